@@ -1,0 +1,114 @@
+import type { FastifyInstance, FastifyReply } from "fastify";
+import { z } from "zod";
+import { ApiError, dependency } from "../../errors.ts";
+import type { Alert, AlertTransition } from "../../ledger/types.ts";
+import { isRfc3339WithOffset, toValidationError } from "../../transaction/schema.ts";
+import { type ApiDeps, merchantOf } from "../types.ts";
+
+const instant = (field: string) =>
+  z
+    .string()
+    .refine(isRfc3339WithOffset, { error: `${field} must be an RFC 3339 timestamp with offset` });
+
+const listQuerySchema = z.strictObject({
+  status: z
+    .enum(["open", "acknowledged", "closed"], {
+      error: "status must be one of open, acknowledged, closed",
+    })
+    .optional(),
+  customerId: z.string().min(1).max(64).optional(),
+  rule: z.string().min(1).max(128).optional(),
+  from: instant("from").optional(),
+  to: instant("to").optional(),
+  cursor: z.string().min(1).max(512).optional(),
+  limit: z.coerce
+    .number({ error: "limit must be an integer from 1 to 500" })
+    .int({ error: "limit must be an integer from 1 to 500" })
+    .min(1, { error: "limit must be an integer from 1 to 500" })
+    .max(500, { error: "limit must be an integer from 1 to 500" })
+    .default(50),
+});
+
+const noteSchema = z.strictObject({
+  note: z
+    .string({ error: "note must be a string" })
+    .max(2000, { error: "note must be at most 2000 characters" })
+    .optional(),
+});
+
+const HEARTBEAT_MS = 15_000;
+
+export function alertRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  app.get("/v1/alerts", async (request) => {
+    const parsed = listQuerySchema.safeParse(request.query);
+    if (!parsed.success) throw toValidationError(parsed.error, "", request.query);
+    const { cursor, limit, ...filter } = parsed.data;
+    const page = await dependency(
+      "ledger",
+      deps.ledger.listAlerts(merchantOf(request), filter, { limit, ...(cursor && { cursor }) }),
+    );
+    return { alerts: page.items, nextCursor: page.nextCursor ?? null };
+  });
+
+  /** Server-sent events: every new alert of the merchant, as it is committed (PRC-5). */
+  app.get("/v1/alerts/stream", (request, reply) => {
+    const merchantId = merchantOf(request);
+    openEventStream(reply);
+    const send = (alert: Alert) =>
+      reply.raw.write(`id: ${alert.id}\nevent: alert\ndata: ${JSON.stringify(alert)}\n\n`);
+    const unsubscribe = deps.hub.subscribe(merchantId, send);
+    const heartbeat = setInterval(() => reply.raw.write(": keep-alive\n\n"), HEARTBEAT_MS);
+    request.raw.on("close", () => {
+      clearInterval(heartbeat);
+      unsubscribe();
+    });
+  });
+
+  app.get<{ Params: { id: string } }>("/v1/alerts/:id", async (request) => {
+    const alert = await dependency(
+      "ledger",
+      deps.ledger.getAlert(merchantOf(request), request.params.id),
+    );
+    if (alert === null)
+      throw new ApiError("TXW_ERR_NOT_FOUND", `alert ${request.params.id} not found`);
+    return alert;
+  });
+
+  for (const transition of ["acknowledge", "close"] as const satisfies AlertTransition[]) {
+    app.post<{ Params: { id: string } }>(`/v1/alerts/:id/${transition}`, async (request) => {
+      const body = request.body ?? {};
+      const parsed = noteSchema.safeParse(body);
+      if (!parsed.success) throw toValidationError(parsed.error, "", body);
+      const outcome = await dependency(
+        "ledger",
+        deps.ledger.transitionAlert(
+          merchantOf(request),
+          request.params.id,
+          transition,
+          parsed.data.note,
+        ),
+      );
+      if (outcome.kind === "not_found") {
+        throw new ApiError("TXW_ERR_NOT_FOUND", `alert ${request.params.id} not found`);
+      }
+      if (outcome.kind === "conflict") {
+        throw new ApiError(
+          "TXW_ERR_CONFLICT",
+          `alert ${request.params.id} is ${outcome.status}; it cannot be ${transition === "close" ? "closed" : "acknowledged"}`,
+        );
+      }
+      return outcome.alert;
+    });
+  }
+}
+
+function openEventStream(reply: FastifyReply): void {
+  reply.hijack();
+  reply.raw.writeHead(200, {
+    "content-type": "text/event-stream; charset=utf-8",
+    "cache-control": "no-cache",
+    connection: "keep-alive",
+    "x-accel-buffering": "no",
+  });
+  reply.raw.write(": connected\n\n");
+}

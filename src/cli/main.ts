@@ -1,0 +1,76 @@
+import { Command, InvalidArgumentError } from "commander";
+import { ApiError } from "../errors.ts";
+import { keysCreateCommand, migrateCommand, verifyLedgerCommand } from "./commands/ledger-admin.ts";
+import { replayCommand } from "./commands/replay.ts";
+import { simulateCommand } from "./commands/simulate.ts";
+import { startCommand } from "./commands/start.ts";
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError("must be a positive number");
+  return n;
+}
+
+const program = new Command()
+  .name("txwatch")
+  .description(
+    "Real-time transaction monitoring: ingest, 24 h history, fraud rules, ledger, alerts.",
+  )
+  .showHelpAfterError();
+
+program
+  .command("start")
+  .description("run the API and the processor (embedded defaults, or REDIS_URL / DATABASE_URL)")
+  .action(startCommand);
+
+program
+  .command("simulate")
+  .description("send synthetic traffic with injected fraud patterns and summarize what was flagged")
+  .option("--url <url>", "monitor base URL", process.env.TXWATCH_URL ?? "http://127.0.0.1:8080")
+  .option("--api-key <key>", "API key (or TXWATCH_API_KEY)", process.env.TXWATCH_API_KEY)
+  .option("--merchant <id>", "merchant id of the key", "demo")
+  .option("--currency <code>", "JPY (a Japanese marketplace) or BRL (a Brazilian shop)", "JPY")
+  .option("--rate <tx/s>", "transactions per second", positiveNumber, 20)
+  .option("--duration <seconds>", "how long to send", positiveNumber, 30)
+  .option("--fraud-ratio <ratio>", "share of bursts that are fraud patterns", positiveNumber, 0.03)
+  .option("--seed <n>", "random seed (same seed, same traffic)", positiveNumber, 42)
+  .option("--json", "print the summary as JSON")
+  .action(simulateCommand);
+
+program.command("migrate").description("apply pending ledger migrations").action(migrateCommand);
+
+program
+  .command("keys")
+  .description("manage API keys")
+  .command("create")
+  .description("create an API key for a merchant; prints it once")
+  .requiredOption("--merchant <id>", "merchant id")
+  .action((options: { merchant: string }) => keysCreateCommand(options.merchant));
+
+program
+  .command("replay")
+  .description("backtest a ruleset over the ledger and report how decisions would change")
+  .requiredOption("--ruleset <file>", "ruleset file (.yaml, .yml or .json)")
+  .requiredOption("--from <time>", "start of the period (RFC 3339), inclusive")
+  .requiredOption("--to <time>", "end of the period (RFC 3339), exclusive")
+  .option("--merchant <id>", "only this merchant")
+  .option("--json", "print the report as JSON")
+  .action(replayCommand);
+
+program
+  .command("verify-ledger")
+  .description("recompute the ledger's hash chain; exits 1 if any row was altered")
+  .option("--json", "print the result as JSON")
+  .action(async (options: { json?: boolean }) => {
+    process.exitCode = await verifyLedgerCommand(options);
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  // Configuration and input errors name their field; anything else is reported without internals.
+  const message =
+    error instanceof ApiError || error instanceof Error ? error.message : String(error);
+  process.stderr.write(`txwatch: ${message}\n`);
+  process.exit(error instanceof ApiError ? 2 : 1);
+}

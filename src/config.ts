@@ -1,0 +1,77 @@
+import { z } from "zod";
+import { ValidationError } from "./errors.ts";
+
+/**
+ * Every setting the monitor reads, from the environment (README "Configuration").
+ * Parsed once at start-up; a bad value stops the process with a message naming the variable.
+ */
+const configSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().min(1).default("127.0.0.1"),
+  TXWATCH_DATA_DIR: z.string().min(1).default("./.txwatch"),
+  REDIS_URL: z.string().url().optional(),
+  DATABASE_URL: z.string().url().optional(),
+  /** Schema (search_path) for the ledger tables on PostgreSQL. */
+  TXWATCH_DB_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/)
+    .optional(),
+  TXWATCH_REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,32}$/)
+    .default("txw"),
+  TXWATCH_RULESET: z.string().min(1).optional(),
+  /** HMAC key for card tokens, hex (64+ chars) or base64 (44+ chars); generated locally if unset. */
+  TXWATCH_TOKEN_KEY: z.string().min(32).optional(),
+  TXWATCH_STREAM: z.enum(["local", "kinesis"]).default("local"),
+  TXWATCH_PARTITIONS: z.coerce.number().int().min(1).max(64).default(4),
+  KINESIS_STREAM_NAME: z.string().min(1).optional(),
+  KINESIS_ENDPOINT: z.string().url().optional(),
+  AWS_REGION: z.string().min(1).default("us-east-1"),
+  TXWATCH_BATCH_SIZE: z.coerce.number().int().min(1).max(10000).default(500),
+  /** Requests per minute per merchant key. */
+  TXWATCH_RATE_LIMIT: z.coerce.number().int().min(1).default(1200),
+  TXWATCH_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(4 * 1024 * 1024),
+  ALERT_WEBHOOK_URL: z.string().url().optional(),
+  ALERT_TOPIC_ARN: z.string().min(1).optional(),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const result = configSchema.safeParse(env);
+  if (result.success) {
+    const config = result.data;
+    if (config.TXWATCH_STREAM === "kinesis" && config.KINESIS_STREAM_NAME === undefined) {
+      throw new ValidationError(
+        "KINESIS_STREAM_NAME",
+        "KINESIS_STREAM_NAME is required when TXWATCH_STREAM=kinesis",
+      );
+    }
+    return config;
+  }
+  const issue = result.error.issues[0]!;
+  const field = String(issue.path[0]);
+  throw new ValidationError(field, `${field}: ${issue.message}`);
+}
+
+/** Decodes a token key given as hex or base64; at least 32 bytes, so HMAC tokens stay unguessable. */
+export function decodeTokenKey(text: string): Buffer {
+  const trimmed = text.trim();
+  const key =
+    /^[0-9a-fA-F]+$/.test(trimmed) && trimmed.length % 2 === 0
+      ? Buffer.from(trimmed, "hex")
+      : Buffer.from(trimmed, "base64");
+  if (key.length < 32) {
+    throw new ValidationError(
+      "TXWATCH_TOKEN_KEY",
+      "TXWATCH_TOKEN_KEY must decode to at least 32 bytes",
+    );
+  }
+  return key;
+}

@@ -1,0 +1,82 @@
+/**
+ * The one catalogue of coded errors the service returns (API.md "Errors").
+ * Each code has exactly one HTTP status; handlers throw ApiError and the error hook renders it,
+ * so internal messages never reach a client.
+ */
+export const ERROR_CATALOGUE = {
+  TXW_ERR_VALIDATION: 400,
+  TXW_ERR_UNAUTHENTICATED: 401,
+  TXW_ERR_FORBIDDEN: 403,
+  TXW_ERR_NOT_FOUND: 404,
+  TXW_ERR_METHOD_NOT_ALLOWED: 405,
+  TXW_ERR_CONFLICT: 409,
+  TXW_ERR_PAYLOAD_TOO_LARGE: 413,
+  TXW_ERR_UNSUPPORTED_MEDIA_TYPE: 415,
+  TXW_ERR_RATE_LIMITED: 429,
+  TXW_ERR_INTERNAL: 500,
+  TXW_ERR_UNAVAILABLE: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+  field?: string;
+}
+
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = "ApiError";
+    this.status = ERROR_CATALOGUE[code];
+  }
+
+  /** Fastify and its plugins read `statusCode` from thrown errors. */
+  get statusCode(): number {
+    return this.status;
+  }
+
+  toBody(): { error: ErrorBody } {
+    return {
+      error: {
+        code: this.code,
+        message: this.message,
+        ...(this.field === undefined ? {} : { field: this.field }),
+      },
+    };
+  }
+}
+
+/** A field-precise validation failure, used by every schema in the project. */
+export class ValidationError extends ApiError {
+  constructor(field: string | undefined, message: string) {
+    super("TXW_ERR_VALIDATION", message, field);
+    this.name = "ValidationError";
+  }
+}
+
+/** Wraps a call to a dependency (ledger, history, stream): its failure is a 503, not a 500. */
+export async function dependency<T>(what: string, call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (error) {
+    if (error instanceof ApiError) throw error;
+    throw new DependencyError(what, error);
+  }
+}
+
+export class DependencyError extends ApiError {
+  constructor(
+    readonly dependency: string,
+    override readonly cause: unknown,
+  ) {
+    super("TXW_ERR_UNAVAILABLE", `the ${dependency} is unavailable; retry later`);
+    this.name = "DependencyError";
+  }
+}

@@ -1,0 +1,90 @@
+import { Logger } from "@aws-lambda-powertools/logger";
+import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { SNSClient } from "@aws-sdk/client-sns";
+import type { KinesisStreamBatchResponse, KinesisStreamEvent } from "aws-lambda";
+import { AlertHub } from "../alerts/hub.ts";
+import type { AlertPublisher } from "../alerts/publisher.ts";
+import { snsPublisher } from "../alerts/sns.ts";
+import { RedisHistoryStore } from "../history/index.ts";
+import { openPostgresLedger } from "../ledger/index.ts";
+import type { Logger as PinoLogger } from "../observability/logger.ts";
+import { createLogger } from "../observability/logger.ts";
+import { type ProcessorDeps, processBatch } from "../processor/process-batch.ts";
+import { defaultRuleset, loadRuleset } from "../rules/index.ts";
+import type { ConsumedRecord } from "../stream/types.ts";
+import { connectRedis, databasePoolConfig } from "./aws-connections.ts";
+
+const powertoolsLogger = new Logger({ serviceName: "txwatch-processor" });
+const metrics = new Metrics({ namespace: "txwatch", serviceName: "txwatch-processor" });
+
+/** Built once per execution environment and reused across invocations. */
+let depsPromise: Promise<ProcessorDeps> | undefined;
+
+async function buildDeps(): Promise<ProcessorDeps> {
+  const schema = process.env.TXWATCH_DB_SCHEMA;
+  const ledger = await openPostgresLedger({
+    pool: databasePoolConfig(),
+    ...(schema && { schema }),
+  });
+  const history = new RedisHistoryStore(
+    await connectRedis(),
+    process.env.TXWATCH_REDIS_PREFIX ?? "txw",
+  );
+  const ruleset =
+    process.env.TXWATCH_RULESET === undefined
+      ? defaultRuleset()
+      : loadRuleset(process.env.TXWATCH_RULESET);
+  const topicArn = process.env.ALERT_TOPIC_ARN;
+  const alerts: AlertPublisher =
+    topicArn === undefined ? new AlertHub() : snsPublisher(new SNSClient({}), topicArn);
+  return {
+    history,
+    ledger,
+    ruleset: () => ruleset,
+    alerts,
+    log: createLogger(process.env.LOG_LEVEL ?? "info") as PinoLogger,
+    source: process.env.KINESIS_STREAM_NAME ?? "kinesis",
+  };
+}
+
+/** Resets the cached dependencies (tests open and close them per case). */
+export async function resetForTests(): Promise<void> {
+  const deps = await depsPromise;
+  depsPromise = undefined;
+  if (deps) {
+    await deps.history.close();
+    await deps.ledger.close();
+  }
+}
+
+export function recordsOf(event: KinesisStreamEvent): ConsumedRecord[] {
+  return event.Records.map((r) => ({
+    sequenceNumber: r.kinesis.sequenceNumber,
+    partitionKey: r.kinesis.partitionKey,
+    data: Buffer.from(r.kinesis.data, "base64"),
+  }));
+}
+
+/**
+ * Kinesis event source mapping -> processBatch (PRC-1, CMP-1). Partial batch responses
+ * (ReportBatchItemFailures) name the failed sequence numbers; when every record failed the
+ * handler throws instead, so the mapping retries and bisects the batch as configured.
+ */
+export async function handler(event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> {
+  depsPromise ??= buildDeps().catch((error: unknown) => {
+    depsPromise = undefined;
+    throw error;
+  });
+  const deps = await depsPromise;
+  const records = recordsOf(event);
+  const response = await processBatch(records, deps);
+  const failed = response.batchItemFailures.length;
+  metrics.addMetric("RecordsProcessed", MetricUnit.Count, records.length - failed);
+  metrics.addMetric("RecordsFailed", MetricUnit.Count, failed);
+  metrics.publishStoredMetrics();
+  if (records.length > 0 && failed === records.length) {
+    powertoolsLogger.error("every record of the batch failed", { records: records.length });
+    throw new Error(`all ${records.length} records failed; the batch will be retried`);
+  }
+  return response;
+}

@@ -1,0 +1,3 @@
+export { type MemoryHistoryOptions, MemoryHistoryStore } from "./memory-history.ts";
+export { RedisHistoryStore } from "./redis-history.ts";
+export * from "./types.ts";

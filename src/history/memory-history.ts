@@ -1,0 +1,192 @@
+import {
+  compareEntries,
+  lowerBound,
+  priorOf,
+  type StoredEntry,
+  storedEntryOf,
+  windowOf,
+  ZERO_WINDOW,
+} from "./aggregate.ts";
+import {
+  DAY_MS,
+  entityKey,
+  entryOf,
+  presentKinds,
+  seenKey,
+  validateBatch,
+  validateSeenTtl,
+} from "./keys.ts";
+import type {
+  EntityKind,
+  HistoryEntry,
+  HistoryItem,
+  HistoryResult,
+  HistoryStore,
+  PriorSummary,
+} from "./types.ts";
+
+/** Keys are the Redis store's keys under this prefix, so both stores name entities alike. */
+const PREFIX = "mem";
+
+/**
+ * How often (in the time of the `now` values passed in, not wall time) untouched keys are swept:
+ * trimming on write only bounds the keys that keep being written to.
+ */
+const SWEEP_EVERY_MS = 60_000;
+
+export interface MemoryHistoryOptions {
+  /** Wall clock for the seen marks, whose port methods carry no `now`. @default Date.now */
+  clock?: () => number;
+}
+
+/** One entity's entries, sorted as a Redis sorted set orders them, and its members. */
+interface EntityHistory {
+  entries: StoredEntry[];
+  members: Set<string>;
+}
+
+/**
+ * The 24-hour history in process memory, with the Redis store's semantics: the embedded local
+ * run (LOC-1) and replays use it. No clock of its own for the history: every call says `now`,
+ * so a replay of last month's traffic ages entries exactly as production did. Calls are expected
+ * not to move `now` backwards (wall time and a replay's time do not): the sweep trims every key
+ * to the latest `now`, where Redis would have trimmed only the keys a call touched.
+ */
+export class MemoryHistoryStore implements HistoryStore {
+  private readonly histories = new Map<string, EntityHistory>();
+  private readonly seen = new Map<string, number>();
+  private readonly clock: () => number;
+  private lastSweep = -Infinity;
+  private lastSeenSweep = -Infinity;
+  private closed = false;
+
+  constructor(options: MemoryHistoryOptions = {}) {
+    this.clock = options.clock ?? Date.now;
+  }
+
+  async recordBatch(items: HistoryItem[], now: number): Promise<HistoryResult[]> {
+    this.assertOpen();
+    validateBatch(items, now);
+    if (now - this.lastSweep >= SWEEP_EVERY_MS) this.sweep(now);
+    return items.map((item) => this.record(item, now));
+  }
+
+  private record(item: HistoryItem, now: number): HistoryResult {
+    const self = storedEntryOf(item);
+    const cutoff = now - DAY_MS;
+    const prior: Partial<Record<EntityKind, PriorSummary>> = {};
+    const entriesOf = new Map<EntityKind, readonly StoredEntry[]>();
+    for (const kind of presentKinds(item)) {
+      const key = entityKey(PREFIX, item.merchantId, kind, item.entities[kind]!);
+      const history = this.histories.get(key) ?? { entries: [], members: new Set<string>() };
+      trim(history, cutoff);
+      if (item.eventTime >= cutoff && !history.members.has(self.member)) insert(history, self);
+      if (history.entries.length === 0) this.histories.delete(key);
+      else this.histories.set(key, history);
+      prior[kind] = priorOf(history.entries, self);
+      entriesOf.set(kind, history.entries);
+    }
+    const windows = item.queries.map((q) => {
+      const entries = entriesOf.get(q.entity);
+      return entries === undefined ? { ...ZERO_WINDOW } : windowOf(entries, self, q);
+    });
+    return { prior, windows };
+  }
+
+  async customerHistory(
+    merchantId: string,
+    customerId: string,
+    now: number,
+  ): Promise<HistoryEntry[]> {
+    this.assertOpen();
+    const history = this.histories.get(entityKey(PREFIX, merchantId, "customer", customerId));
+    if (history === undefined) return [];
+    const out: HistoryEntry[] = [];
+    for (let i = lowerBound(history.entries, now - DAY_MS); i < history.entries.length; i++) {
+      const e = history.entries[i]!;
+      if (e.eventTime > now) break;
+      out.push(entryOf(e.member, e.eventTime));
+    }
+    return out;
+  }
+
+  async seenIds(merchantId: string, ids: string[]): Promise<Set<string>> {
+    this.assertOpen();
+    const at = this.clock();
+    return new Set(
+      ids.filter((id) => (this.seen.get(seenKey(PREFIX, merchantId, id)) ?? -Infinity) > at),
+    );
+  }
+
+  async markSeen(merchantId: string, ids: string[], ttlSeconds: number): Promise<void> {
+    this.assertOpen();
+    const ttl = validateSeenTtl(ttlSeconds);
+    const at = this.clock();
+    if (at - this.lastSeenSweep >= SWEEP_EVERY_MS) this.sweepSeen(at);
+    for (const id of ids) this.seen.set(seenKey(PREFIX, merchantId, id), at + ttl * 1000);
+  }
+
+  /**
+   * Trims every key to the 24 h before `now` and drops the empty ones, and forgets expired seen
+   * marks; recordBatch calls it once a minute of `now`. Returns the entity keys dropped.
+   */
+  sweep(now: number): number {
+    let dropped = 0;
+    for (const [key, history] of this.histories) {
+      trim(history, now - DAY_MS);
+      if (history.entries.length === 0) {
+        this.histories.delete(key);
+        dropped++;
+      }
+    }
+    this.lastSweep = Math.max(this.lastSweep, now);
+    this.sweepSeen(this.clock());
+    return dropped;
+  }
+
+  /** Entity keys held, for tests and metrics. */
+  get size(): number {
+    return this.histories.size;
+  }
+
+  private sweepSeen(at: number): void {
+    for (const [key, expiresAt] of this.seen) if (expiresAt <= at) this.seen.delete(key);
+    this.lastSeenSweep = at;
+  }
+
+  async ping(): Promise<void> {
+    this.assertOpen();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.histories.clear();
+    this.seen.clear();
+  }
+
+  /** As a closed Redis connection does, so code that uses a closed store fails the same way. */
+  private assertOpen(): void {
+    if (this.closed) throw new Error("history store is closed");
+  }
+}
+
+/** ZREMRANGEBYSCORE -inf (cutoff: entries are sorted, so the old ones are a prefix. */
+function trim(history: EntityHistory, cutoff: number): void {
+  const keep = lowerBound(history.entries, cutoff);
+  if (keep === 0) return;
+  for (const e of history.entries.splice(0, keep)) history.members.delete(e.member);
+}
+
+/** ZADD NX: the position keeps Redis's order (score, then member bytes). */
+function insert(history: EntityHistory, entry: StoredEntry): void {
+  const { entries } = history;
+  let lo = 0;
+  let hi = entries.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareEntries(entries[mid]!, entry) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  entries.splice(lo, 0, entry);
+  history.members.add(entry.member);
+}

@@ -1,0 +1,207 @@
+import {
+  bandOf,
+  DAY_MS,
+  encodeMember,
+  entityKey,
+  HISTORY_TTL_SECONDS,
+  MAX_SUM,
+  presentKinds,
+  windowMsOf,
+} from "./keys.ts";
+import type {
+  EntityKind,
+  HistoryItem,
+  HistoryResult,
+  PriorSummary,
+  WindowResult,
+} from "./types.ts";
+
+/**
+ * One call per transaction: trims, adds and reads every entity key of the transaction
+ * atomically, so the aggregates are those of the data right after the add and a redelivered
+ * transaction sees exactly what it saw the first time.
+ *
+ * KEYS: the transaction's entity keys (ENTITY_KINDS order).
+ * ARGV: now, eventTime, member, amount, currency, card, nQueries, then per query
+ *       keyIndex (0 = the transaction lacks that entity), windowMs, banded (0/1), min, max
+ *       ("" = open bound). Currency, card and country are compared in their encoded form.
+ *
+ * Numbers: every input is an integer below 2^53, exact as a Lua double; bounds go back to
+ * Redis through "%.0f" (tostring would print 14 significant digits); replies are Lua numbers,
+ * which Redis turns into integer replies, exact below 2^53; sums are clamped to 2^53 - 1.
+ */
+export const RECORD_SCRIPT = `
+local DAY = ${DAY_MS}
+local TTL = '${HISTORY_TTL_SECONDS}'
+local MAX_SUM = ${MAX_SUM}
+local now = tonumber(ARGV[1])
+local t = tonumber(ARGV[2])
+local member = ARGV[3]
+local amount = tonumber(ARGV[4])
+local currency = ARGV[5]
+local card = ARGV[6]
+local nq = tonumber(ARGV[7])
+local cutoff = now - DAY
+
+local function num(x) return string.format('%.0f', x) end
+local function add(s, a)
+  s = s + a
+  if s > MAX_SUM then return MAX_SUM end
+  return s
+end
+local function fields(m)
+  local out, start = {}, 1
+  for i = 1, 4 do
+    local p = string.find(m, '|', start, true)
+    out[i] = string.sub(m, start, p - 1)
+    start = p + 1
+  end
+  out[5] = string.sub(m, start)
+  return out
+end
+
+local queries, reach = {}, {}
+for i = 1, #KEYS do reach[i] = DAY end
+for q = 1, nq do
+  local b = 7 + (q - 1) * 5
+  local k, w = tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2])
+  queries[q] = { k = k, from = t - w, banded = ARGV[b + 3] == '1',
+    min = tonumber(ARGV[b + 4]) or -math.huge, max = tonumber(ARGV[b + 5]) or math.huge }
+  if k > 0 and w > reach[k] then reach[k] = w end
+end
+local function admits(q, cur, amt)
+  return (not q.banded) or (cur == currency and amt >= q.min and amt < q.max)
+end
+
+local priors, windows = {}, {}
+for q = 1, nq do windows[q] = { 0, 0, 0 } end
+local stored = t >= cutoff
+for i, key in ipairs(KEYS) do
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. num(cutoff))
+  if stored then redis.call('ZADD', key, 'NX', ARGV[2], member) end
+  redis.call('EXPIRE', key, TTL)
+
+  local raw = redis.call('ZRANGEBYSCORE', key, num(t - reach[i]), ARGV[2], 'WITHSCORES')
+  local entries = {}
+  for j = 1, #raw, 2 do
+    if raw[j] ~= member then
+      local f = fields(raw[j])
+      entries[#entries + 1] = { tonumber(raw[j + 1]), tonumber(f[2]), f[3], f[4], f[5] }
+    end
+  end
+
+  local count, scCount, scSum, scMax, last = 0, 0, 0, 0, nil
+  local from = t - DAY
+  for _, e in ipairs(entries) do
+    if e[1] >= from then
+      count = count + 1
+      if e[3] == currency then
+        scCount = scCount + 1
+        scSum = add(scSum, e[2])
+        if e[2] > scMax then scMax = e[2] end
+      end
+      last = e
+    end
+  end
+  if last then
+    priors[i] = { count, scCount, scSum, scMax, 1, last[1], last[5] }
+  else
+    priors[i] = { count, scCount, scSum, scMax, 0, 0, '' }
+  end
+
+  for q = 1, nq do
+    local query = queries[q]
+    if query.k == i then
+      local c, s, d, cards = 0, 0, 0, {}
+      local function take(cur, amt, crd)
+        c = c + 1
+        if cur == currency then s = add(s, amt) end
+        if crd ~= '' and not cards[crd] then cards[crd] = true; d = d + 1 end
+      end
+      for _, e in ipairs(entries) do
+        if e[1] >= query.from and admits(query, e[3], e[2]) then take(e[3], e[2], e[4]) end
+      end
+      if admits(query, currency, amount) then take(currency, amount, card) end
+      windows[q] = { c, s, d }
+    end
+  end
+end
+return { priors, windows }
+`;
+
+export interface ScriptCall {
+  keys: string[];
+  args: string[];
+  kinds: EntityKind[];
+}
+
+function bound(value: number): string {
+  return Number.isFinite(value) ? String(value) : "";
+}
+
+export function scriptCallOf(prefix: string, item: HistoryItem, now: number): ScriptCall {
+  const kinds = presentKinds(item);
+  const keys = kinds.map((kind) => entityKey(prefix, item.merchantId, kind, item.entities[kind]!));
+  const member = encodeMember(item);
+  // The member's encoded fields, so the script compares like with like.
+  const [, , currency, card] = member.split("|") as [string, string, string, string, string];
+  const args = [String(now), String(item.eventTime), member, String(item.amount), currency, card];
+  args.push(String(item.queries.length));
+  for (const q of item.queries) {
+    const band = bandOf(q);
+    args.push(
+      String(kinds.indexOf(q.entity) + 1),
+      String(windowMsOf(q)),
+      band === null ? "0" : "1",
+      band === null ? "" : bound(band.min),
+      band === null ? "" : bound(band.max),
+    );
+  }
+  return { keys, args, kinds };
+}
+
+function list(value: unknown, what: string): unknown[] {
+  if (!Array.isArray(value)) throw new Error(`history script reply: ${what} is not an array`);
+  return value;
+}
+
+function int(value: unknown, what: string): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value)) {
+    throw new Error(`history script reply: ${what} is not an integer`);
+  }
+  return value;
+}
+
+export function parseScriptReply(reply: unknown, call: ScriptCall): HistoryResult {
+  const [priorsRaw, windowsRaw] = list(reply, "reply");
+  const priors = list(priorsRaw, "priors");
+  const prior: Partial<Record<EntityKind, PriorSummary>> = {};
+  call.kinds.forEach((kind, i) => {
+    const p = list(priors[i], `prior ${kind}`);
+    const country = p[6];
+    if (typeof country !== "string")
+      throw new Error("history script reply: country is not a string");
+    prior[kind] = {
+      count: int(p[0], "count"),
+      sameCurrencyCount: int(p[1], "sameCurrencyCount"),
+      sameCurrencySum: int(p[2], "sameCurrencySum"),
+      sameCurrencyMax: int(p[3], "sameCurrencyMax"),
+      last:
+        int(p[4], "hasLast") === 0
+          ? null
+          : {
+              eventTime: int(p[5], "last.eventTime"),
+              ...(country !== "" && { country: decodeURIComponent(country) }),
+            },
+    };
+  });
+  const windows: WindowResult[] = list(windowsRaw, "windows").map((w, q) => {
+    const [count, sum, distinctCards] = list(w, `window ${q}`);
+    return {
+      count: int(count, "count"),
+      sum: int(sum, "sum"),
+      distinctCards: int(distinctCards, "distinctCards"),
+    };
+  });
+  return { prior, windows };
+}

@@ -1,0 +1,69 @@
+import { createHash } from "node:crypto";
+
+/** prev_hash of the first row: there is nothing before it. */
+export const GENESIS_HASH = "0".repeat(64);
+
+/**
+ * Everything a ledger row's hash covers: the row's columns, the stored transaction and its
+ * decision (kept in another table, so changing a decision breaks the chain too), and the
+ * previous row's hash (so removing or reordering rows breaks it). Instants are ISO 8601 UTC
+ * with milliseconds, exactly as the ledger writes and reads them; amount is its decimal text.
+ */
+export interface ChainRow {
+  seq: string;
+  prevHash: string;
+  merchantId: string;
+  transactionId: string;
+  customerId: string;
+  occurredAt: string;
+  receivedAt: string;
+  recordedAt: string;
+  amount: string;
+  currency: string;
+  tx: unknown;
+  decision: {
+    action: string;
+    score: number;
+    reasons: unknown;
+    rulesetVersion: string;
+    decidedAt: string;
+  };
+}
+
+/**
+ * JSON with object keys sorted at every level. jsonb does not keep key order (nor does
+ * anything that rebuilds the object), so hashing plain JSON.stringify output would not
+ * survive a round trip through the database; sorted keys make the text a function of the
+ * values alone. Undefined object members are omitted, as JSON.stringify does.
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null) return "null";
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return JSON.stringify(value);
+    case "number":
+      if (!Number.isFinite(value)) throw new Error(`cannot hash the non-finite number ${value}`);
+      return JSON.stringify(value);
+    case "object": {
+      if (Array.isArray(value)) {
+        return `[${value.map((item) => (item === undefined ? "null" : canonicalJson(item))).join(",")}]`;
+      }
+      const record = value as Record<string, unknown>;
+      const members = Object.keys(record)
+        .filter((key) => record[key] !== undefined)
+        .sort()
+        .map((key) => `${JSON.stringify(key)}:${canonicalJson(record[key])}`);
+      return `{${members.join(",")}}`;
+    }
+    default:
+      throw new Error(`cannot hash a value of type ${typeof value}`);
+  }
+}
+
+/** The row's hash: SHA-256 (hex) of a versioned canonical serialization. */
+export function rowHash(row: ChainRow): string {
+  return createHash("sha256")
+    .update(canonicalJson({ v: 1, ...row }))
+    .digest("hex");
+}

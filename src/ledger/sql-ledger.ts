@@ -1,0 +1,130 @@
+import * as alerts from "./alerts-repo.ts";
+import { commitBatch, ensureMonthPartitions, monthsToPrepare } from "./commit.ts";
+import { migrate } from "./migrate.ts";
+import type { SqlClient } from "./sql-client.ts";
+import * as txs from "./transactions-repo.ts";
+import type {
+  Alert,
+  AlertDraft,
+  AlertFilter,
+  AlertTransition,
+  ApiKeyRecord,
+  ChainVerification,
+  CommitResult,
+  Ledger,
+  LedgerRecord,
+  Page,
+  QuarantineRecord,
+  StoredTransaction,
+  TransitionOutcome,
+} from "./types.ts";
+import { verifyChain } from "./verify.ts";
+
+/**
+ * The Ledger port over a SqlClient: the same SQL whether the client is a pg pool or PGlite.
+ * Thin on purpose; the SQL lives in the repository functions, which take the client first.
+ */
+export class SqlLedger implements Ledger {
+  /** Months whose partition this process has already made sure of. */
+  private readonly preparedMonths = new Set<string>();
+  private closed = false;
+
+  constructor(
+    /** Exposed for administration and tests (raw SQL through the same connection). */
+    readonly db: SqlClient,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  migrate(): Promise<string[]> {
+    return migrate(this.db);
+  }
+
+  async commitBatch(
+    records: LedgerRecord[],
+    alertDrafts: AlertDraft[],
+    quarantined: QuarantineRecord[],
+  ): Promise<CommitResult> {
+    if (records.length > 0) await this.preparePartitions();
+    return commitBatch(this.db, records, alertDrafts, quarantined);
+  }
+
+  /**
+   * Partition DDL locks the parent table, so it runs outside the batch transaction and only
+   * when this process has not yet seen the month: at most a few times a month.
+   */
+  private async preparePartitions(): Promise<void> {
+    const missing = monthsToPrepare(this.now()).filter((m) => !this.preparedMonths.has(m));
+    if (missing.length === 0) return;
+    await ensureMonthPartitions(this.db, missing);
+    for (const month of missing) this.preparedMonths.add(month);
+  }
+
+  getTransaction(merchantId: string, transactionId: string): Promise<StoredTransaction | null> {
+    return txs.getTransaction(this.db, merchantId, transactionId);
+  }
+
+  existingIds(merchantId: string, ids: string[]): Promise<Set<string>> {
+    return txs.existingIds(this.db, merchantId, ids);
+  }
+
+  listAlerts(merchantId: string, filter: AlertFilter, page: { limit: number; cursor?: string }): Promise<Page<Alert>> {
+    return alerts.listAlerts(this.db, merchantId, filter, page);
+  }
+
+  getAlert(merchantId: string, alertId: string): Promise<Alert | null> {
+    return alerts.getAlert(this.db, merchantId, alertId);
+  }
+
+  transitionAlert(
+    merchantId: string,
+    alertId: string,
+    transition: AlertTransition,
+    note?: string,
+  ): Promise<TransitionOutcome> {
+    return alerts.transitionAlert(this.db, merchantId, alertId, transition, note);
+  }
+
+  exportTransactions(merchantId: string, from: string, to: string): AsyncIterable<StoredTransaction> {
+    return txs.pagedTransactions(this.db, { from, to, merchantId });
+  }
+
+  scanTransactions(from: string, to: string, merchantId?: string): AsyncIterable<StoredTransaction> {
+    return txs.pagedTransactions(this.db, { from, to, ...(merchantId !== undefined && { merchantId }) });
+  }
+
+  listQuarantine(limit: number): Promise<(QuarantineRecord & { quarantinedAt: string })[]> {
+    return txs.listQuarantine(this.db, limit);
+  }
+
+  insertApiKey(merchantId: string, keyHash: string): Promise<ApiKeyRecord> {
+    return txs.insertApiKey(this.db, merchantId, keyHash);
+  }
+
+  findApiKey(keyHash: string): Promise<ApiKeyRecord | null> {
+    return txs.findApiKey(this.db, keyHash);
+  }
+
+  countApiKeys(merchantId: string): Promise<number> {
+    return txs.countApiKeys(this.db, merchantId);
+  }
+
+  /** Beyond the port: revokes a key by id (true when it was active). */
+  revokeApiKey(id: string): Promise<boolean> {
+    return txs.revokeApiKey(this.db, id);
+  }
+
+  verifyChain(): Promise<ChainVerification> {
+    return verifyChain(this.db);
+  }
+
+  async ping(): Promise<void> {
+    await this.db.query("SELECT 1");
+  }
+
+  /** Idempotent: shutdown paths may close twice. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.db.close();
+  }
+}

@@ -1,0 +1,139 @@
+import type { Action, Decision, Transaction } from "../transaction/types.ts";
+
+/** One decided transaction, ready for the ledger. */
+export interface LedgerRecord {
+  tx: Transaction;
+  /** When the API accepted it (ISO 8601). */
+  receivedAt: string;
+  decision: Decision;
+}
+
+/** An alert the processor wants raised for a review/block decision: one per fired rule. */
+export interface AlertDraft {
+  merchantId: string;
+  transactionId: string;
+  customerId: string;
+  rule: string;
+  action: Action;
+  score: number;
+  detail: string;
+}
+
+export type AlertStatus = "open" | "acknowledged" | "closed";
+
+export interface Alert extends AlertDraft {
+  id: string;
+  status: AlertStatus;
+  createdAt: string;
+  updatedAt: string;
+  /** Analysts' notes in order, with the status change they came with. */
+  notes: { at: string; status: AlertStatus; note: string }[];
+}
+
+/** A stream record that could not be parsed or validated, kept with its reason (PRC-1). */
+export interface QuarantineRecord {
+  source: string;
+  sequenceNumber: string;
+  partitionKey: string;
+  reason: string;
+  /** The record's text with anything card-number-like masked. */
+  payload: string;
+}
+
+export interface StoredTransaction {
+  transaction: Transaction;
+  receivedAt: string;
+  recordedAt: string;
+  decision: Decision;
+  /** Position in the ledger's hash chain. */
+  seq: string;
+}
+
+export interface AlertFilter {
+  status?: AlertStatus;
+  customerId?: string;
+  rule?: string;
+  /** ISO 8601 instants bounding createdAt: from inclusive, to exclusive. */
+  from?: string;
+  to?: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Opaque; absent on the last page. */
+  nextCursor?: string;
+}
+
+export type AlertTransition = "acknowledge" | "close";
+
+export type TransitionOutcome =
+  | { kind: "ok"; alert: Alert }
+  | { kind: "not_found" }
+  | { kind: "conflict"; status: AlertStatus };
+
+export interface CommitResult {
+  /** Records that were new (the others were already in the ledger: redelivery). */
+  inserted: LedgerRecord[];
+  /** Alerts created by this commit, for publishing. */
+  alerts: Alert[];
+  quarantined: number;
+}
+
+export interface ChainVerification {
+  ok: boolean;
+  checked: number;
+  /** The first row whose hash does not match, when not ok. */
+  firstBad?: { seq: string; merchantId: string; transactionId: string; reason: string };
+}
+
+export interface ApiKeyRecord {
+  id: string;
+  merchantId: string;
+}
+
+/**
+ * The ledger port (PRC-4). Implementations: PostgreSQL (pg) and embedded (PGlite), one SQL.
+ * Every transaction is stored once per (merchantId, transactionId); ledger rows are
+ * append-only and hash-chained.
+ */
+export interface Ledger {
+  /** Applies pending migrations in order; returns the names applied. */
+  migrate(): Promise<string[]>;
+  /**
+   * In one database transaction: inserts the new records with their decisions, the alerts of
+   * the new records only, and the quarantined records. Idempotent under redelivery.
+   */
+  commitBatch(
+    records: LedgerRecord[],
+    alerts: AlertDraft[],
+    quarantined: QuarantineRecord[],
+  ): Promise<CommitResult>;
+  getTransaction(merchantId: string, transactionId: string): Promise<StoredTransaction | null>;
+  /** Of `ids`, those already in the ledger for the merchant. */
+  existingIds(merchantId: string, ids: string[]): Promise<Set<string>>;
+  listAlerts(
+    merchantId: string,
+    filter: AlertFilter,
+    page: { limit: number; cursor?: string },
+  ): Promise<Page<Alert>>;
+  getAlert(merchantId: string, alertId: string): Promise<Alert | null>;
+  transitionAlert(
+    merchantId: string,
+    alertId: string,
+    transition: AlertTransition,
+    note?: string,
+  ): Promise<TransitionOutcome>;
+  /** Transactions recorded for a merchant with occurredAt in [from, to), oldest first. */
+  exportTransactions(merchantId: string, from: string, to: string): AsyncIterable<StoredTransaction>;
+  /** All merchants' transactions with occurredAt in [from, to), oldest first (replay). */
+  scanTransactions(from: string, to: string, merchantId?: string): AsyncIterable<StoredTransaction>;
+  listQuarantine(limit: number): Promise<(QuarantineRecord & { quarantinedAt: string })[]>;
+  /** Stores the SHA-256 of a new API key; the key itself is never stored. */
+  insertApiKey(merchantId: string, keyHash: string): Promise<ApiKeyRecord>;
+  findApiKey(keyHash: string): Promise<ApiKeyRecord | null>;
+  countApiKeys(merchantId: string): Promise<number>;
+  /** Recomputes the hash chain over every ledger row. */
+  verifyChain(): Promise<ChainVerification>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,17 @@
+export type { AmountMap } from "./amount-map.ts";
+export { compileRuleset } from "./engine.ts";
+export type { AmountSpikeRule } from "./kinds/amount-spike.ts";
+export type { CountryChangeRule } from "./kinds/country-change.ts";
+export type { DistinctCardsRule } from "./kinds/distinct-cards.ts";
+export type { HighAmountRule } from "./kinds/high-amount.ts";
+export type { ListField, ListRule } from "./kinds/list.ts";
+export type { NewEntityHighValueRule } from "./kinds/new-entity-high-value.ts";
+export type { ShippingMismatchRule } from "./kinds/shipping-mismatch.ts";
+export type { StructuringRule } from "./kinds/structuring.ts";
+export type { VelocityRule } from "./kinds/velocity.ts";
+export { defaultRuleset, loadRuleset, parseRuleset, type RulesetFormat } from "./load-ruleset.ts";
+export { RULE_KINDS, type Rule, type RuleKind } from "./rule-kinds.ts";
+export type { RulesetDocument, Thresholds } from "./ruleset-schema.ts";
+export { rulesetVersion } from "./ruleset-version.ts";
+export type { CompiledRuleset, Verdict } from "./types.ts";
+export { validateRuleset } from "./validate-ruleset.ts";

@@ -1,0 +1,138 @@
+import { join } from "node:path";
+import { Redis } from "ioredis";
+import { AlertHub } from "../alerts/hub.ts";
+import { type AlertPublisher, fanOut } from "../alerts/publisher.ts";
+import { webhookPublisher } from "../alerts/webhook.ts";
+import { type Config, decodeTokenKey } from "../config.ts";
+import { MemoryHistoryStore, RedisHistoryStore } from "../history/index.ts";
+import type { HistoryStore } from "../history/types.ts";
+import { openEmbeddedLedger, openPostgresLedger } from "../ledger/index.ts";
+import type { Ledger } from "../ledger/types.ts";
+import type { Logger } from "../observability/logger.ts";
+import { createMetrics, type Metrics } from "../observability/metrics.ts";
+import { defaultRuleset, loadRuleset } from "../rules/index.ts";
+import type { CompiledRuleset } from "../rules/types.ts";
+import { KinesisStream, kinesisClientFrom, LocalLogStream } from "../stream/index.ts";
+import type { Stream } from "../stream/types.ts";
+import { ensureDataDir, localTokenKey, lockDataDir } from "./data-dir.ts";
+import { warmHistory } from "./warm-history.ts";
+
+/** Everything one process of the monitor uses, opened from the configuration. */
+export interface Runtime {
+  config: Config;
+  log: Logger;
+  metrics: Metrics;
+  ledger: Ledger;
+  history: HistoryStore;
+  stream: Stream;
+  ruleset: CompiledRuleset;
+  tokenKey: Buffer;
+  hub: AlertHub;
+  alerts: AlertPublisher;
+  /** "local" or the Kinesis stream name; names the source of quarantined records. */
+  source: string;
+  close(): Promise<void>;
+}
+
+/** Embedded (PGlite) unless DATABASE_URL is set. The embedded one locks the data directory. */
+export async function openLedger(config: Config): Promise<{ ledger: Ledger; release: () => void }> {
+  if (config.DATABASE_URL !== undefined) {
+    const ledger = await openPostgresLedger({
+      connectionString: config.DATABASE_URL,
+      ...(config.TXWATCH_DB_SCHEMA && { schema: config.TXWATCH_DB_SCHEMA }),
+    });
+    return { ledger, release: () => {} };
+  }
+  ensureDataDir(config.TXWATCH_DATA_DIR);
+  const release = lockDataDir(config.TXWATCH_DATA_DIR);
+  try {
+    const ledger = await openEmbeddedLedger({ dataDir: join(config.TXWATCH_DATA_DIR, "ledger") });
+    return { ledger, release };
+  } catch (error) {
+    release();
+    throw error;
+  }
+}
+
+export function openRuleset(config: Config): CompiledRuleset {
+  return config.TXWATCH_RULESET === undefined
+    ? defaultRuleset()
+    : loadRuleset(config.TXWATCH_RULESET);
+}
+
+function openStream(config: Config, log: Logger): Stream {
+  const onError = (err: unknown, context?: string) =>
+    log.warn({ err, context }, "stream error (will retry)");
+  if (config.TXWATCH_STREAM === "kinesis") {
+    const client = kinesisClientFrom({
+      region: config.AWS_REGION,
+      ...(config.KINESIS_ENDPOINT && { endpoint: config.KINESIS_ENDPOINT }),
+    });
+    return new KinesisStream(client, config.KINESIS_STREAM_NAME!, { onError, put: { onError } });
+  }
+  ensureDataDir(config.TXWATCH_DATA_DIR);
+  return new LocalLogStream({
+    partitions: config.TXWATCH_PARTITIONS,
+    dir: join(config.TXWATCH_DATA_DIR, "stream"),
+    onError,
+  });
+}
+
+export async function openRuntime(config: Config, log: Logger): Promise<Runtime> {
+  const closers: (() => Promise<void> | void)[] = [];
+  const close = async () => {
+    for (const closer of closers.reverse()) await closer();
+  };
+  try {
+    const { ledger, release } = await openLedger(config);
+    closers.push(release, () => ledger.close());
+    const applied = await ledger.migrate();
+    if (applied.length > 0) log.info({ applied }, "ledger migrated");
+
+    let history: HistoryStore;
+    if (config.REDIS_URL !== undefined) {
+      const redis = new Redis(config.REDIS_URL, {
+        maxRetriesPerRequest: 2,
+        enableAutoPipelining: false,
+      });
+      history = new RedisHistoryStore(redis, config.TXWATCH_REDIS_PREFIX);
+    } else {
+      history = new MemoryHistoryStore();
+      // The in-process history starts empty; rebuild the last 24 h from the ledger so a restart
+      // does not forget velocity.
+      const warmed = await warmHistory(ledger, history, Date.now());
+      if (warmed > 0)
+        log.info({ transactions: warmed }, "in-memory history rebuilt from the ledger");
+    }
+    closers.push(() => history.close());
+
+    const stream = openStream(config, log);
+    closers.push(() => stream.close());
+
+    const tokenKey =
+      config.TXWATCH_TOKEN_KEY === undefined
+        ? localTokenKey(config.TXWATCH_DATA_DIR)
+        : decodeTokenKey(config.TXWATCH_TOKEN_KEY);
+    const hub = new AlertHub();
+    const publishers: AlertPublisher[] = [hub];
+    if (config.ALERT_WEBHOOK_URL !== undefined)
+      publishers.push(webhookPublisher({ url: config.ALERT_WEBHOOK_URL }));
+    return {
+      config,
+      log,
+      metrics: createMetrics(),
+      ledger,
+      history,
+      stream,
+      ruleset: openRuleset(config),
+      tokenKey,
+      hub,
+      alerts: fanOut(publishers),
+      source: config.TXWATCH_STREAM === "kinesis" ? config.KINESIS_STREAM_NAME! : "local",
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}

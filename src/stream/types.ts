@@ -1,0 +1,49 @@
+/** A record to append: partition key = customer id (ING-2), data = JSON StreamEnvelope. */
+export interface StreamRecord {
+  partitionKey: string;
+  data: Buffer;
+}
+
+/** A record as a consumer receives it. */
+export interface ConsumedRecord {
+  /** Unique and ordered within its shard/partition; the id reported in batchItemFailures. */
+  sequenceNumber: string;
+  partitionKey: string;
+  data: Buffer;
+}
+
+export interface BatchResponse {
+  batchItemFailures: { itemIdentifier: string }[];
+}
+
+export type BatchHandler = (records: ConsumedRecord[]) => Promise<BatchResponse>;
+
+export interface PutResult {
+  /** Indexes (into the put's input) of the records the stream did not accept after retries. */
+  failed: number[];
+}
+
+export interface ConsumeOptions {
+  /** Largest batch handed to the handler. */
+  batchSize: number;
+  /** How long an idle partition waits before polling again, in ms. */
+  idleMs?: number;
+}
+
+export interface Consumer {
+  /** Stops polling after the batch in flight has been handled. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The stream port. Implementations: Kinesis, and an in-process partitioned log for the local
+ * run. Delivery is at least once and in order per partition key. On a batch with failures the
+ * consumer retries from the earliest failed record of each partition, as Kinesis + Lambda do.
+ */
+export interface Stream {
+  /** Appends records; resolves once they are durably stored (accepted) or definitively failed. */
+  put(records: StreamRecord[]): Promise<PutResult>;
+  consume(handler: BatchHandler, options: ConsumeOptions): Consumer;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,240 @@
+import { isIP } from "node:net";
+import { z } from "zod";
+import { ValidationError } from "../errors.ts";
+import { CHANNELS, PAYMENT_METHOD_TYPES } from "./types.ts";
+
+const ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
+const RFC3339_WITH_OFFSET =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-](\d{2}):(\d{2}))$/;
+const CURRENCIES = new Set(Intl.supportedValuesOf("currency"));
+const REGIONS = new Intl.DisplayNames(["en"], { type: "region", fallback: "none" });
+
+/** Calendar-checks an RFC 3339 timestamp: Date.parse alone accepts 2026-02-30. */
+export function isRfc3339WithOffset(value: string): boolean {
+  const m = RFC3339_WITH_OFFSET.exec(value);
+  if (!m) return false;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as number[];
+  const date = new Date(Date.UTC(year!, month! - 1, day!));
+  if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month! - 1) return false;
+  if (date.getUTCDate() !== day || hour! > 23 || minute! > 59 || second! > 59) return false;
+  if (m[9] !== undefined && (Number(m[9]) > 23 || Number(m[10]) > 59)) return false;
+  return Number.isFinite(Date.parse(value));
+}
+
+export function isCountryCode(value: string): boolean {
+  return /^[A-Z]{2}$/.test(value) && REGIONS.of(value) !== undefined;
+}
+
+/** Luhn check: catches mistyped numbers before they become tokens nobody can match. */
+export function luhnValid(digits: string): boolean {
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) {
+    let d = digits.charCodeAt(digits.length - 1 - i) - 48;
+    if (i % 2 === 1) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  }
+  return sum % 10 === 0;
+}
+
+const idString = (field: string) =>
+  z.string({ error: `${field} must be a string` }).check(
+    z.refine((v) => ID_PATTERN.test(v), {
+      error: `${field} must be 1-64 characters of A-Z a-z 0-9 _ . : -`,
+    }),
+  );
+
+const boundedString = (field: string, max: number) =>
+  z
+    .string({ error: `${field} must be a string` })
+    .min(1, { error: `${field} must not be empty` })
+    .max(max, { error: `${field} must be at most ${max} characters` });
+
+const cardSchema = z
+  .strictObject({
+    number: z
+      .string({ error: "paymentMethod.card.number must be a string of digits" })
+      .check(
+        z.refine((v) => /^\d{12,19}$/.test(v), {
+          error: "paymentMethod.card.number must be 12-19 digits",
+        }),
+        z.refine((v) => !/^\d{12,19}$/.test(v) || luhnValid(v), {
+          error: "paymentMethod.card.number fails the Luhn check",
+        }),
+      )
+      .optional(),
+    token: boundedString("paymentMethod.card.token", 128).optional(),
+    bin: z
+      .string({ error: "paymentMethod.card.bin must be a string" })
+      .regex(/^\d{6,8}$/, { error: "paymentMethod.card.bin must be 6-8 digits" })
+      .optional(),
+    last4: z
+      .string({ error: "paymentMethod.card.last4 must be a string" })
+      .regex(/^\d{4}$/, { error: "paymentMethod.card.last4 must be 4 digits" })
+      .optional(),
+  })
+  .check(
+    z.refine((c) => c.number !== undefined || c.token !== undefined, {
+      error: "paymentMethod.card needs a number or a token",
+    }),
+  );
+
+const paymentMethodSchema = z
+  .strictObject({
+    type: z.enum(PAYMENT_METHOD_TYPES, {
+      error: `paymentMethod.type must be one of ${PAYMENT_METHOD_TYPES.join(", ")}`,
+    }),
+    card: cardSchema.optional(),
+  })
+  .check(
+    z.refine((p) => p.type !== "card" || p.card !== undefined, {
+      error: "paymentMethod.card is required when paymentMethod.type is card",
+      path: ["card"],
+    }),
+    z.refine((p) => p.type === "card" || p.card === undefined, {
+      error: "paymentMethod.card is only allowed when paymentMethod.type is card",
+      path: ["card"],
+    }),
+  );
+
+/** The wire schema of one transaction (API.md "Transaction"). Unknown fields are rejected. */
+export const transactionInputSchema = z.strictObject({
+  transactionId: idString("transactionId"),
+  occurredAt: z.string({ error: "occurredAt must be a string" }).refine(isRfc3339WithOffset, {
+    error: "occurredAt must be an RFC 3339 timestamp with offset, e.g. 2026-11-21T09:30:00+09:00",
+  }),
+  merchantId: boundedString("merchantId", 64),
+  customerId: boundedString("customerId", 64),
+  amount: z
+    .number({ error: "amount must be a positive integer" })
+    .int({ error: "amount must be a positive integer" })
+    .min(1, { error: "amount must be a positive integer" })
+    .max(1e12, { error: "amount must be at most 1000000000000" }),
+  currency: z
+    .string({ error: "currency must be a string" })
+    .refine((v) => CURRENCIES.has(v), { error: "currency must be an ISO 4217 code, e.g. JPY" }),
+  paymentMethod: paymentMethodSchema,
+  channel: z.enum(CHANNELS, { error: `channel must be one of ${CHANNELS.join(", ")}` }).optional(),
+  ipAddress: z
+    .string({ error: "ipAddress must be a string" })
+    .refine((v) => isIP(v) !== 0, { error: "ipAddress must be an IPv4 or IPv6 address" })
+    .optional(),
+  deviceId: boundedString("deviceId", 128).optional(),
+  country: z
+    .string({ error: "country must be a string" })
+    .refine(isCountryCode, { error: "country must be an ISO 3166-1 alpha-2 code, e.g. JP" })
+    .optional(),
+  shippingCountry: z
+    .string({ error: "shippingCountry must be a string" })
+    .refine(isCountryCode, {
+      error: "shippingCountry must be an ISO 3166-1 alpha-2 code, e.g. BR",
+    })
+    .optional(),
+  mcc: z
+    .string({ error: "mcc must be a string" })
+    .regex(/^\d{4}$/, { error: "mcc must be 4 digits" })
+    .optional(),
+  metadata: z
+    .record(
+      z.string().max(64, { error: "metadata keys must be at most 64 characters" }),
+      z
+        .string({ error: "metadata values must be strings" })
+        .max(256, { error: "metadata values must be at most 256 characters" }),
+      { error: "metadata must be an object of string values" },
+    )
+    .refine((m) => Object.keys(m).length <= 20, { error: "metadata must have at most 20 keys" })
+    .optional(),
+});
+
+export type TransactionInput = z.infer<typeof transactionInputSchema>;
+
+/** Renders a zod path as the field name a client sees: paymentMethod.card.number, items[2]. */
+export function fieldOf(path: readonly PropertyKey[], prefix = ""): string | undefined {
+  let out = prefix;
+  for (const part of path) {
+    if (typeof part === "number") out += `[${part}]`;
+    else out += out === "" ? String(part) : `.${String(part)}`;
+  }
+  return out === "" ? undefined : out;
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value = input;
+  for (const key of path) {
+    if (typeof value !== "object" || value === null) return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
+/** Turns the first zod issue into a ValidationError naming the field. */
+export function toValidationError(
+  error: z.ZodError,
+  prefix = "",
+  input?: unknown,
+): ValidationError {
+  const issue = error.issues[0]!;
+  if (issue.code === "unrecognized_keys") {
+    const where = fieldOf(issue.path, prefix);
+    const key = issue.keys[0]!;
+    const field = where === undefined ? key : `${where}.${key}`;
+    return new ValidationError(field, `${field} is not a known field`);
+  }
+  const field = fieldOf(issue.path, prefix);
+  if (
+    issue.code === "invalid_type" &&
+    field !== undefined &&
+    valueAt(input, issue.path) === undefined
+  ) {
+    return new ValidationError(field, `${field} is required`);
+  }
+  // Our messages start with the bare field name; put the batch prefix in front of it, and
+  // name the field in front of zod's generic messages.
+  const bare = fieldOf(issue.path);
+  let message = issue.message;
+  if (bare !== undefined && field !== undefined && message.startsWith(bare)) {
+    message = field + message.slice(bare.length);
+  } else if (field !== undefined) {
+    message = `${field}: ${message}`;
+  }
+  return new ValidationError(field, message);
+}
+
+export function parseTransactionInput(
+  body: unknown,
+  prefix = "",
+): { ok: true; value: TransactionInput } | { ok: false; error: ValidationError } {
+  const result = transactionInputSchema.safeParse(body);
+  if (result.success) return { ok: true, value: result.data };
+  return { ok: false, error: toValidationError(result.error, prefix, body) };
+}
+
+/** A card as it may appear on the stream: tokenized only. A number here means a bad producer. */
+const tokenizedCardSchema = z.strictObject({
+  token: boundedString("paymentMethod.card.token", 128),
+  bin: z
+    .string()
+    .regex(/^\d{6,8}$/, { error: "paymentMethod.card.bin must be 6-8 digits" })
+    .optional(),
+  last4: z
+    .string()
+    .regex(/^\d{4}$/, { error: "paymentMethod.card.last4 must be 4 digits" })
+    .optional(),
+});
+
+/** The transaction as stored and streamed: the wire schema with the card tokenized. */
+export const storedTransactionSchema = transactionInputSchema.extend({
+  paymentMethod: z.strictObject({
+    type: z.enum(PAYMENT_METHOD_TYPES),
+    card: tokenizedCardSchema.optional(),
+  }),
+});
+
+/** The stream record the processor accepts (StreamEnvelope). */
+export const streamEnvelopeSchema = z.strictObject({
+  v: z.literal(1, { error: "v must be 1" }),
+  receivedAt: z.string().refine(isRfc3339WithOffset, { error: "receivedAt must be RFC 3339" }),
+  tx: storedTransactionSchema,
+});

@@ -1,0 +1,420 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { HistoryStore } from "../../src/history/types.ts";
+import { historyItem as at, DAY, HOUR, SECOND, T0, window, withCard } from "./history-fixtures.ts";
+
+export interface StoreUnderTest {
+  store: HistoryStore;
+  /** Removes what the test stored and closes the store (also after the test closed it). */
+  dispose(): Promise<void>;
+}
+
+/**
+ * The HistoryStore contract (PRC-2), run against every implementation: the Redis and the
+ * in-memory stores must give the same answers to the same calls.
+ */
+export function historyStoreSuite(name: string, factory: () => Promise<StoreUnderTest>): void {
+  const withStore = (fn: (store: HistoryStore) => Promise<void>) => async () => {
+    const { store, dispose } = await factory();
+    try {
+      await fn(store);
+    } finally {
+      await dispose();
+    }
+  };
+
+  describe(`${name} history store contract`, () => {
+    test(
+      "PRC-2 an entry older than 24 h no longer counts in windows, prior or customer history",
+      withStore(async (store) => {
+        const old = at(T0, { entities: { customer: "c1" } });
+        const edge = at(T0, { entities: { customer: "c2" } });
+        await store.recordBatch([old, edge], T0);
+        // Exactly 24 h old is still inside.
+        const [kept] = await store.recordBatch(
+          [at(T0 + DAY, { entities: { customer: "c2" }, queries: [window("customer", 86_400)] })],
+          T0 + DAY,
+        );
+        assert.equal(kept!.prior.customer!.count, 1);
+        assert.equal(kept!.windows[0]!.count, 2);
+        const later = at(T0 + DAY + 1, {
+          entities: { customer: "c1" },
+          queries: [window("customer", 86_400)],
+        });
+        const [gone] = await store.recordBatch([later], T0 + DAY + 1);
+        assert.equal(gone!.prior.customer!.count, 0);
+        assert.equal(gone!.prior.customer!.last, null);
+        assert.deepEqual(gone!.windows, [{ count: 1, sum: 1000, distinctCards: 0 }]);
+        assert.deepEqual(
+          (await store.customerHistory("m1", "c1", T0 + DAY + 1)).map((e) => e.transactionId),
+          [later.transactionId],
+        );
+      }),
+    );
+
+    test(
+      "PRC-2 window count, same-currency sum and distinctCards with entries just inside and just outside the window",
+      withStore(async (store) => {
+        const t = T0 + DAY;
+        await store.recordBatch(
+          [
+            withCard(at(t - HOUR - 1, { amount: 100 }), "A"), // 1 ms outside a 1 h window
+            withCard(at(t - HOUR, { amount: 200 }), "B"), // on the lower boundary: inside
+            withCard(at(t - 10, { amount: 5000, currency: "USD" }), "C"),
+            at(t - 5, { amount: 300 }), // no card
+          ],
+          t,
+        );
+        const tx = withCard(
+          at(t, {
+            amount: 400,
+            queries: [window("customer", 3600), window("customer", 3599), window("card", 3600)],
+          }),
+          "A",
+        );
+        const [r] = await store.recordBatch([tx], t);
+        assert.deepEqual(r!.windows, [
+          { count: 4, sum: 900, distinctCards: 3 }, // B, C, no card, tx(A): A's own old entry is outside
+          { count: 3, sum: 700, distinctCards: 2 }, // B falls out 1 s earlier
+          { count: 1, sum: 400, distinctCards: 1 }, // card A: its older entry is 1 ms outside
+        ]);
+      }),
+    );
+
+    test(
+      "PRC-2 a band counts only same-currency entries with minAmount <= amount < maxAmount",
+      withStore(async (store) => {
+        const t = T0;
+        await store.recordBatch(
+          [
+            withCard(at(t - 2 * HOUR - 1, { amount: 5000 }), "old"), // outside the 2 h window
+            withCard(at(t - 50, { amount: 999 }), "k1"),
+            withCard(at(t - 40, { amount: 1000 }), "k2"),
+            withCard(at(t - 30, { amount: 9999 }), "k3"),
+            withCard(at(t - 20, { amount: 10_000 }), "k4"),
+            withCard(at(t - 10, { amount: 5000, currency: "USD" }), "k5"),
+          ],
+          t,
+        );
+        const queries = [
+          window("customer", 7200, { minAmount: 1000, maxAmount: 10_000 }),
+          window("customer", 7200, { minAmount: 9999 }),
+          window("customer", 7200, { maxAmount: 1000 }),
+        ];
+        const [r] = await store.recordBatch([withCard(at(t, { amount: 9000, queries }), "k9")], t);
+        assert.deepEqual(r!.windows, [
+          { count: 3, sum: 1000 + 9999 + 9000, distinctCards: 3 },
+          { count: 2, sum: 9999 + 10_000, distinctCards: 2 }, // the transaction itself is below the band
+          { count: 1, sum: 999, distinctCards: 1 },
+        ]);
+      }),
+    );
+
+    test(
+      "PRC-2 distinctCards per device and IP counts each token once, the transaction's own included",
+      withStore(async (store) => {
+        const t = T0;
+        const shared = { device: "dev-1", ip: "203.0.113.7" };
+        const seed = [
+          withCard(at(t - 3 * SECOND, { entities: { customer: "a", ...shared } }), "X"),
+          withCard(at(t - 2 * SECOND, { entities: { customer: "b", ...shared } }), "X"),
+          withCard(at(t - 1 * SECOND, { entities: { customer: "c", ...shared } }), "Y"),
+          withCard(at(t - 600 * SECOND - 1, { entities: { customer: "d", ...shared } }), "Z"),
+        ];
+        await store.recordBatch(seed, t);
+        const queries = [window("device", 600), window("ip", 600), window("ip", 86_400)];
+        const [withOwn] = await store.recordBatch(
+          [withCard(at(t, { entities: { customer: "e", ...shared }, queries }), "W")],
+          t,
+        );
+        assert.deepEqual(
+          withOwn!.windows.map((w) => w.distinctCards),
+          [3, 3, 4],
+        );
+        const [noCard] = await store.recordBatch(
+          [at(t + 1, { entities: { customer: "f", ...shared }, queries })],
+          t + 1,
+        );
+        assert.deepEqual(
+          noCard!.windows.map((w) => w.distinctCards),
+          [3, 3, 4],
+        );
+      }),
+    );
+
+    test(
+      "PRC-2 prior excludes the transaction itself and its last is the latest earlier entry",
+      withStore(async (store) => {
+        const t = T0;
+        await store.recordBatch(
+          [
+            at(t - 2 * HOUR, { amount: 500, country: "JP" }),
+            at(t - HOUR, { amount: 700, currency: "USD", country: "US" }),
+            at(t + 1000, { amount: 100, country: "FR" }), // a later event already recorded
+          ],
+          t + 1000,
+        );
+        const tx = at(t, { amount: 300, country: "JP" });
+        const expected = {
+          count: 2,
+          sameCurrencyCount: 1,
+          sameCurrencySum: 500,
+          sameCurrencyMax: 500,
+          last: { eventTime: t - HOUR, country: "US" },
+        };
+        const [first] = await store.recordBatch([tx], t + 1000);
+        assert.deepEqual(first!.prior, { customer: expected });
+        const [again] = await store.recordBatch([tx], t + 1000);
+        assert.deepEqual(
+          again!.prior,
+          { customer: expected },
+          "the stored transaction never counts in its own prior",
+        );
+      }),
+    );
+
+    test(
+      "PRC-2 entries of the same millisecond are ordered by member, so last agrees across stores",
+      withStore(async (store) => {
+        await store.recordBatch(
+          [
+            at(T0, { transactionId: "b", country: "BR" }),
+            at(T0, { transactionId: "a", country: "AR" }),
+          ],
+          T0,
+        );
+        const [r] = await store.recordBatch([at(T0 + 1)], T0 + 1);
+        assert.deepEqual(r!.prior.customer!.last, { eventTime: T0, country: "BR" });
+        assert.deepEqual(
+          (await store.customerHistory("m1", "c1", T0 + 1)).map((e) => e.transactionId).slice(0, 2),
+          ["a", "b"],
+        );
+      }),
+    );
+
+    test(
+      "PRC-2 recording the same batch twice returns identical results and changes no stored state",
+      withStore(async (store) => {
+        const q = [
+          window("customer", 3600),
+          window("card", 86_400),
+          window("device", 600, { minAmount: 500 }),
+        ];
+        const batch = [0, 1, 2, 3, 4, 5].map((i) =>
+          withCard(
+            at(T0 + i * SECOND, {
+              amount: 400 + i * 100,
+              entities: { customer: `c${i % 2}`, device: "d1" },
+              queries: q,
+            }),
+            `card-${i % 3}`,
+          ),
+        );
+        const first = await store.recordBatch(batch, T0 + 10 * SECOND);
+        const histories = async () => [
+          await store.customerHistory("m1", "c0", T0 + 10 * SECOND),
+          await store.customerHistory("m1", "c1", T0 + 10 * SECOND),
+        ];
+        const before = await histories();
+        const second = await store.recordBatch(batch, T0 + 10 * SECOND);
+        assert.deepEqual(second, first);
+        assert.deepEqual(await histories(), before);
+        assert.equal(before[0]!.length + before[1]!.length, 6);
+        const third = await store.recordBatch(batch, T0 + 10 * SECOND);
+        assert.deepEqual(third, first, "a second read after the redelivery sees the same numbers");
+      }),
+    );
+
+    test(
+      "PRC-2 histories are per merchant, even when ids contain ':'",
+      withStore(async (store) => {
+        // Unencoded, both would be "<prefix>:h:a:customer:b:customer:c".
+        const one = at(T0, { merchantId: "a", entities: { customer: "b:customer:c" } });
+        const other = at(T0 + 1, {
+          merchantId: "a:customer:b",
+          entities: { customer: "c" },
+          queries: [window("customer", 3600)],
+        });
+        const sameId = at(T0 + 2, { merchantId: "m2", entities: { customer: "b:customer:c" } });
+        const [, r2, r3] = await store.recordBatch([one, other, sameId], T0 + 2);
+        assert.equal(r2!.prior.customer!.count, 0);
+        assert.equal(r2!.windows[0]!.count, 1);
+        assert.equal(r3!.prior.customer!.count, 0);
+        assert.deepEqual(
+          (await store.customerHistory("a", "b:customer:c", T0 + 2)).map((e) => e.transactionId),
+          [one.transactionId],
+        );
+      }),
+    );
+
+    test(
+      "PRC-2 an entity the transaction lacks has no prior and zero windows",
+      withStore(async (store) => {
+        await store.recordBatch(
+          [
+            withCard(
+              at(T0 - 1, { entities: { customer: "x", device: "d", ip: "198.51.100.1" } }),
+              "k",
+            ),
+          ],
+          T0,
+        );
+        const queries = [
+          window("device", 3600),
+          window("ip", 3600),
+          window("card", 3600),
+          window("customer", 3600),
+        ];
+        const [r] = await store.recordBatch([at(T0, { queries })], T0);
+        assert.deepEqual(Object.keys(r!.prior), ["customer"]);
+        const zero = { count: 0, sum: 0, distinctCards: 0 };
+        assert.deepEqual(r!.windows, [zero, zero, zero, { count: 1, sum: 1000, distinctCards: 0 }]);
+      }),
+    );
+
+    test(
+      "PRC-2 order within a batch is kept: a later transaction sees the earlier ones",
+      withStore(async (store) => {
+        const q = [window("customer", 3600)];
+        const batch = [
+          at(T0, { queries: q }),
+          at(T0 + 1, { queries: q, country: "US" }),
+          at(T0 + 2, { queries: q }),
+        ];
+        const results = await store.recordBatch(batch, T0 + 2);
+        assert.deepEqual(
+          results.map((r) => r.windows[0]!.count),
+          [1, 2, 3],
+        );
+        assert.deepEqual(
+          results.map((r) => r.prior.customer!.count),
+          [0, 1, 2],
+        );
+        assert.deepEqual(results[2]!.prior.customer!.last, { eventTime: T0 + 1, country: "US" });
+      }),
+    );
+
+    test(
+      "PRC-2 a transaction already older than 24 h is not stored yet counts in its own windows",
+      withStore(async (store) => {
+        const stale = at(T0 - DAY - 1, { queries: [window("customer", 60)] });
+        const [r] = await store.recordBatch([stale], T0);
+        assert.deepEqual(r!.windows, [{ count: 1, sum: 1000, distinctCards: 0 }]);
+        assert.equal(r!.prior.customer!.count, 0);
+        assert.deepEqual(await store.customerHistory("m1", "c1", T0), []);
+      }),
+    );
+
+    test(
+      "PRC-2 amounts up to 10^12 and event times near 1.8e12 stay exact; sums clamp at 2^53 - 1",
+      withStore(async (store) => {
+        const t = T0 + 123;
+        await store.recordBatch(
+          [
+            at(t - 7, { amount: 999_999_999_999 }),
+            at(t - 3, { amount: 1_000_000_000_000, country: "SG" }),
+          ],
+          t,
+        );
+        const [r] = await store.recordBatch(
+          [at(t, { amount: 999_999_999_997, queries: [window("customer", 60)] })],
+          t,
+        );
+        assert.deepEqual(r!.prior.customer, {
+          count: 2,
+          sameCurrencyCount: 2,
+          sameCurrencySum: 1_999_999_999_999,
+          sameCurrencyMax: 1_000_000_000_000,
+          last: { eventTime: t - 3, country: "SG" },
+        });
+        assert.equal(r!.windows[0]!.sum, 2_999_999_999_996);
+        const huge = 4_000_000_000_000_003;
+        const items = [1, 2, 3].map((i) =>
+          at(t + i, {
+            amount: huge,
+            entities: { customer: "big" },
+            queries: [window("customer", 60)],
+          }),
+        );
+        const big = await store.recordBatch(items, t + 3);
+        assert.deepEqual(
+          big.map((x) => x.windows[0]!.sum),
+          [huge, 2 * huge, Number.MAX_SAFE_INTEGER],
+        );
+        assert.equal(big[2]!.prior.customer!.sameCurrencySum, 2 * huge);
+        assert.equal(big[2]!.prior.customer!.sameCurrencyMax, huge);
+      }),
+    );
+
+    test(
+      "PRC-2 customerHistory lists the last 24 h oldest first",
+      withStore(async (store) => {
+        await store.recordBatch([at(T0 - DAY - 1)], T0 - DAY);
+        const b = withCard(at(T0 - 5, { amount: 42, currency: "USD", country: "US" }), "tok|1:2");
+        const a = at(T0 - 9, { country: undefined });
+        await store.recordBatch([b, a, at(T0 + 1)], T0);
+        assert.deepEqual(await store.customerHistory("m1", "c1", T0), [
+          { transactionId: a.transactionId, eventTime: T0 - 9, amount: 1000, currency: "JPY" },
+          {
+            transactionId: b.transactionId,
+            eventTime: T0 - 5,
+            amount: 42,
+            currency: "USD",
+            country: "US",
+            cardToken: "tok|1:2",
+          },
+        ]);
+        assert.deepEqual(await store.customerHistory("m1", "nobody", T0), []);
+      }),
+    );
+
+    test(
+      "PRC-2 an invalid item fails its batch before anything is stored",
+      withStore(async (store) => {
+        await assert.rejects(
+          store.recordBatch([at(T0), at(T0 + 1, { amount: 1.5 })], T0 + 1),
+          /amount/,
+        );
+        await assert.rejects(
+          store.recordBatch([at(T0, { queries: [window("customer", 0)] })], T0),
+          /windowSeconds/,
+        );
+        assert.deepEqual(await store.customerHistory("m1", "c1", T0 + 1), []);
+        assert.deepEqual(await store.recordBatch([], T0), []);
+      }),
+    );
+
+    test(
+      "ING-1 seenIds returns the ids marked seen for that merchant only",
+      withStore(async (store) => {
+        await store.markSeen("m1", ["t1", "t:2"], 60);
+        assert.deepEqual(await store.seenIds("m1", ["t1", "t:2", "t3"]), new Set(["t1", "t:2"]));
+        assert.deepEqual(await store.seenIds("m2", ["t1"]), new Set());
+        assert.deepEqual(await store.seenIds("m1", []), new Set());
+        await store.markSeen("m1", [], 60);
+      }),
+    );
+
+    test(
+      "ING-1 a seen mark is forgotten after its ttl",
+      withStore(async (store) => {
+        await store.markSeen("m1", ["short"], 1);
+        await store.markSeen("m1", ["long"], 60);
+        await sleep(1100);
+        assert.deepEqual(await store.seenIds("m1", ["short", "long"]), new Set(["long"]));
+        await assert.rejects(store.markSeen("m1", ["x"], 0), /ttlSeconds/);
+      }),
+    );
+
+    test(
+      "OPS-1 ping resolves while open; after close the store refuses work",
+      withStore(async (store) => {
+        await store.ping();
+        await store.close();
+        await assert.rejects(store.ping());
+        await store.close();
+      }),
+    );
+  });
+}

@@ -1,0 +1,173 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { Redis } from "ioredis";
+import { RedisHistoryStore } from "../../src/history/index.ts";
+import { connectTestRedis, deleteKeys, REDIS_URL, uniqueName } from "../support/services.ts";
+import { historyItem as at, DAY, SECOND, T0, window, withCard } from "./history-fixtures.ts";
+import { historyStoreSuite } from "./history-store.suite.ts";
+import { RespProxy } from "./resp-proxy.ts";
+
+/** Real Redis (REDIS_URL or 127.0.0.1:6379); unreachable Redis fails these tests, never skips. */
+async function freshStore(): Promise<{
+  redis: Redis;
+  store: RedisHistoryStore;
+  prefix: string;
+  dispose: () => Promise<void>;
+}> {
+  const prefix = uniqueName("txwtest");
+  const redis = await connectTestRedis();
+  const store = new RedisHistoryStore(redis, prefix);
+  const dispose = async () => {
+    const admin = await connectTestRedis();
+    try {
+      await deleteKeys(admin, `${prefix}:`);
+    } finally {
+      await admin.quit();
+      await store.close();
+    }
+  };
+  return { redis, store, prefix, dispose };
+}
+
+async function keysUnder(redis: Redis, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = "0";
+  do {
+    const [next, batch] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
+    cursor = next;
+    keys.push(...batch);
+  } while (cursor !== "0");
+  return keys.sort();
+}
+
+historyStoreSuite("redis", freshStore);
+
+describe("redis history store", () => {
+  test("PRC-2 keys are per merchant and entity, percent-encoded, and every key expires within 24 h", async () => {
+    const { redis, store, prefix, dispose } = await freshStore();
+    try {
+      const item = withCard(
+        at(T0, {
+          merchantId: "m:1",
+          entities: { customer: "c 1", device: "d{1}", ip: "2001:db8::1" },
+        }),
+        "tok",
+      );
+      await store.recordBatch([item], T0);
+      await store.markSeen("m:1", ["tx:9"], 600);
+      const keys = await keysUnder(redis, prefix);
+      assert.deepEqual(keys, [
+        `${prefix}:h:m%3A1:card:tok`,
+        `${prefix}:h:m%3A1:customer:c%201`,
+        `${prefix}:h:m%3A1:device:d%7B1%7D`,
+        `${prefix}:h:m%3A1:ip:2001%3Adb8%3A%3A1`,
+        `${prefix}:seen:m%3A1:tx%3A9`,
+      ]);
+      for (const key of keys) {
+        const ttl = await redis.ttl(key);
+        const limit = key.includes(":seen:") ? 600 : DAY / 1000;
+        assert.ok(ttl > 0 && ttl <= limit, `${key} has TTL ${ttl}, want 1..${limit}`);
+      }
+    } finally {
+      await dispose();
+    }
+  });
+
+  test("PRC-2 a batch is one script call per transaction, all in one round trip", async () => {
+    const { hostname, port } = new URL(REDIS_URL);
+    const proxy = new RespProxy({
+      host: hostname.replace(/^\[|\]$/g, ""),
+      port: Number(port || 6379),
+    });
+    const proxyPort = await proxy.listen();
+    const prefix = uniqueName("txwtest");
+    const redis = new Redis({
+      host: "127.0.0.1",
+      port: proxyPort,
+      lazyConnect: true,
+      maxRetriesPerRequest: 1,
+      retryStrategy: () => null,
+    });
+    const store = new RedisHistoryStore(redis, prefix);
+    try {
+      await redis.connect();
+      await store.ping();
+      const queries = [window("customer", 3600), window("device", 600)];
+      const batch = (from: number) =>
+        Array.from({ length: 25 }, (_, i) =>
+          withCard(
+            at(T0 + from + i, {
+              entities: { customer: `c${i % 4}`, device: "d1", ip: "192.0.2.1" },
+              queries,
+            }),
+            `k${i % 3}`,
+          ),
+        );
+      // The first batch on a connection carries the script once (EVAL), the rest by hash.
+      for (const [from, first] of [
+        [0, true],
+        [SECOND, false],
+      ] as const) {
+        proxy.reset();
+        const results = await store.recordBatch(batch(from), T0 + 2 * SECOND);
+        assert.equal(results.length, 25);
+        assert.equal(proxy.commands.length, 25, `commands: ${proxy.commands.join(",")}`);
+        assert.ok(proxy.commands.every((c) => c === "evalsha" || c === "eval"));
+        assert.equal(proxy.commands.filter((c) => c === "eval").length, first ? 1 : 0);
+        assert.equal(proxy.roundTrips, 1);
+      }
+      // A control: the proxy does see sequential calls as separate round trips.
+      proxy.reset();
+      await store.ping();
+      await store.ping();
+      assert.equal(proxy.roundTrips, 2);
+    } finally {
+      const admin = await connectTestRedis();
+      await deleteKeys(admin, `${prefix}:`);
+      await admin.quit();
+      await store.close();
+      await proxy.close();
+    }
+  });
+
+  test("PRC-2 recording a batch twice leaves every Redis key byte-identical", async () => {
+    const { redis, store, prefix, dispose } = await freshStore();
+    try {
+      const batch = [0, 1, 2, 3].map((i) =>
+        withCard(
+          at(T0 + i, {
+            entities: { customer: `c${i % 2}`, device: "d", ip: "192.0.2.9" },
+            queries: [window("ip", 60)],
+          }),
+          `k${i}`,
+        ),
+      );
+      const snapshot = async () => {
+        const keys = await keysUnder(redis, prefix);
+        return Promise.all(keys.map(async (k) => [k, await redis.zrange(k, 0, -1, "WITHSCORES")]));
+      };
+      const first = await store.recordBatch(batch, T0 + 10);
+      const before = await snapshot();
+      assert.equal(before.length, 2 + 1 + 1 + 4);
+      assert.deepEqual(await store.recordBatch(batch, T0 + 10), first);
+      assert.deepEqual(await snapshot(), before);
+    } finally {
+      await dispose();
+    }
+  });
+
+  test("PRC-2 entries past 24 h are trimmed from the key itself, not only hidden", async () => {
+    const { redis, store, prefix, dispose } = await freshStore();
+    try {
+      await store.recordBatch([at(T0), at(T0 + 1)], T0 + 1);
+      await store.recordBatch([at(T0 + DAY + 1)], T0 + DAY + 1);
+      const [key] = await keysUnder(redis, prefix);
+      assert.deepEqual(
+        await redis.zrange(key!, 0, -1, "WITHSCORES").then((r) => r.filter((_, i) => i % 2 === 1)),
+        [String(T0 + 1), String(T0 + DAY + 1)],
+      );
+    } finally {
+      await dispose();
+    }
+  });
+});

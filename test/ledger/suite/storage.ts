@@ -1,0 +1,198 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { loadMigrations, type SqlClient, SqlLedger } from "../../../src/ledger/index.ts";
+import type { Transaction } from "../../../src/transaction/types.ts";
+import {
+  alertDrafts,
+  ledgerRecord,
+  ledgerRecords,
+  quarantineRecord,
+  rowCounts,
+  type SuiteContext,
+  uniqueMerchant,
+} from "../ledger.suite.ts";
+
+/** Counts the statements a ledger sends, inside transactions too. */
+function counting(db: SqlClient): { client: SqlClient; statements: () => number } {
+  let n = 0;
+  const wrap = (inner: SqlClient): SqlClient => ({
+    query: (text, params) => {
+      n++;
+      return inner.query(text, params);
+    },
+    exec: (script) => {
+      n++;
+      return inner.exec(script);
+    },
+    transaction: (fn) => inner.transaction((tx) => fn(wrap(tx))),
+    close: () => inner.close(),
+  });
+  return { client: wrap(db), statements: () => n };
+}
+
+const APPEND_ONLY_TABLES = ["transactions", "transaction_keys", "decisions", "alert_events", "quarantine"];
+
+export function registerStorageTests(ctx: SuiteContext): void {
+  test("PRC-4 migrations apply in file order, are recorded, and a second migrate applies nothing", async () => {
+    const ledger = await ctx.fresh({ migrate: false });
+    const names = loadMigrations().map((m) => m.name);
+    assert.ok(names.length >= 2);
+    assert.deepEqual([...names].sort(), names);
+    assert.deepEqual(await ledger.migrate(), names);
+    const { rows } = await ledger.db.query<{ name: string }>("SELECT name FROM schema_migrations ORDER BY name");
+    assert.deepEqual(
+      rows.map((r) => r.name),
+      names,
+    );
+    assert.deepEqual(await ledger.migrate(), []);
+  });
+
+  test("PRC-4 concurrent migrate calls apply each migration exactly once", async () => {
+    const ledger = await ctx.fresh({ migrate: false });
+    const names = loadMigrations().map((m) => m.name);
+    const results = await Promise.all([ledger.migrate(), ledger.migrate(), ledger.migrate()]);
+    assert.deepEqual(results.flat().sort(), names);
+    const { rows } = await ledger.db.query<{ n: number }>("SELECT count(*)::int AS n FROM schema_migrations");
+    assert.equal(rows[0]!.n, names.length);
+  });
+
+  test("PRC-4 a batch stores each transaction once with its decision, ruleset version and reasons", async () => {
+    const ledger = ctx.ledger();
+    const merchantId = uniqueMerchant();
+    const [a, b] = ledgerRecords(merchantId, 2);
+    const result = await ledger.commitBatch([a!, b!, { ...a! }], [], []);
+    assert.deepEqual(
+      result.inserted.map((r) => r.tx.transactionId),
+      [a!.tx.transactionId, b!.tx.transactionId],
+    );
+    const stored = await ledger.getTransaction(merchantId, a!.tx.transactionId);
+    assert.ok(stored);
+    assert.deepEqual(stored.transaction, a!.tx);
+    assert.deepEqual(stored.decision, a!.decision);
+    assert.equal(stored.receivedAt, a!.receivedAt);
+    assert.match(stored.seq, /^[1-9]\d*$/);
+    assert.deepEqual(await rowCounts(ledger, merchantId), {
+      transaction_keys: 2,
+      transactions: 2,
+      decisions: 2,
+      alerts: 0,
+      alert_events: 0,
+    });
+  });
+
+  test("PRC-4 a batch committed twice leaves row counts unchanged and returns nothing new", async () => {
+    const ledger = ctx.ledger();
+    const merchantId = uniqueMerchant();
+    const records = ledgerRecords(merchantId, 3);
+    const drafts = records.flatMap(alertDrafts);
+    const bad = [quarantineRecord()];
+    const first = await ledger.commitBatch(records, drafts, bad);
+    assert.equal(first.inserted.length, 3);
+    assert.equal(first.alerts.length, 3);
+    assert.equal(first.quarantined, 1);
+    const before = await rowCounts(ledger, merchantId);
+
+    const again = await ledger.commitBatch(records, drafts, bad);
+    assert.deepEqual(again, { inserted: [], alerts: [], quarantined: 0 });
+    assert.deepEqual(await rowCounts(ledger, merchantId), before);
+  });
+
+  test("PRC-4 a redelivered batch with one new record stores only that record and its alerts", async () => {
+    const ledger = ctx.ledger();
+    const merchantId = uniqueMerchant();
+    const [old, fresh] = ledgerRecords(merchantId, 2);
+    await ledger.commitBatch([old!], alertDrafts(old!), []);
+    const result = await ledger.commitBatch([old!, fresh!], [...alertDrafts(old!), ...alertDrafts(fresh!)], []);
+    assert.deepEqual(
+      result.inserted.map((r) => r.tx.transactionId),
+      [fresh!.tx.transactionId],
+    );
+    assert.deepEqual(
+      result.alerts.map((a) => a.transactionId),
+      [fresh!.tx.transactionId],
+    );
+  });
+
+  test("PRC-4 commitBatch sends the same number of statements for 1 record and for 200", async () => {
+    const base = ctx.ledger();
+    const statementsFor = async (n: number) => {
+      const { client, statements } = counting(base.db);
+      const merchantId = uniqueMerchant();
+      const records = ledgerRecords(merchantId, n);
+      const ledger = new SqlLedger(client);
+      // Partitions are prepared once per process and month: warm that up first.
+      await ledger.commitBatch([ledgerRecord({ merchantId })], [], []);
+      const start = statements();
+      await ledger.commitBatch(records, records.flatMap(alertDrafts), [quarantineRecord()]);
+      return statements() - start;
+    };
+    const one = await statementsFor(1);
+    const many = await statementsFor(200);
+    assert.equal(many, one);
+    assert.ok(one <= 8, `${one} statements`);
+  });
+
+  for (const table of APPEND_ONLY_TABLES) {
+    test(`PRC-4 UPDATE, DELETE and TRUNCATE on ${table} fail in the database`, async () => {
+      const ledger = ctx.ledger();
+      const merchantId = uniqueMerchant();
+      const [record] = ledgerRecords(merchantId, 1);
+      await ledger.commitBatch([record!], alertDrafts(record!), [quarantineRecord()]);
+      const column = table === "alert_events" ? "note" : table === "quarantine" ? "reason" : "transaction_id";
+      for (const sql of [`UPDATE ${table} SET ${column} = ${column}`, `DELETE FROM ${table}`, `TRUNCATE ${table}`]) {
+        await assert.rejects(ledger.db.query(sql), /append-only/, sql);
+      }
+      assert.ok(await ledger.getTransaction(merchantId, record!.tx.transactionId));
+    });
+  }
+
+  test("PRC-4 rows land in the month partition of recorded_at, and partitions refuse TRUNCATE", async () => {
+    const ledger = ctx.ledger();
+    const merchantId = uniqueMerchant();
+    await ledger.commitBatch(ledgerRecords(merchantId, 2), [], []);
+    const { rows } = await ledger.db.query<{ partition: string; month: string }>(
+      `SELECT DISTINCT tableoid::regclass::text AS partition,
+         to_char(recorded_at AT TIME ZONE 'UTC', '"y"YYYY"m"MM') AS month
+       FROM transactions WHERE merchant_id = $1`,
+      [merchantId],
+    );
+    assert.equal(rows.length, 1);
+    assert.match(rows[0]!.partition, new RegExp(`transactions_${rows[0]!.month}$`));
+    const { rows: parts } = await ledger.db.query<{ child: string }>(
+      `SELECT c.relname AS child FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+       WHERE i.inhparent = 'transactions'::regclass ORDER BY 1`,
+    );
+    const children = parts.map((p) => p.child);
+    assert.ok(children.includes("transactions_default"), children.join());
+    // Created ahead: this month and the next.
+    assert.ok(children.filter((c) => /^transactions_y\d{4}m\d{2}$/.test(c)).length >= 2, children.join());
+    for (const child of children) {
+      await assert.rejects(ledger.db.query(`TRUNCATE ${child}`), /append-only/, child);
+      await assert.rejects(ledger.db.query(`DELETE FROM ${child}`), /append-only/, child);
+    }
+  });
+
+  test("PRC-4 quarantined records are stored once per source and sequence number", async () => {
+    const ledger = ctx.ledger();
+    const bad = quarantineRecord({ reason: "unparseable JSON" });
+    assert.equal((await ledger.commitBatch([], [], [bad, { ...bad }])).quarantined, 1);
+    assert.equal((await ledger.commitBatch([], [], [bad])).quarantined, 0);
+    const listed = (await ledger.listQuarantine(1000)).filter((q) => q.sequenceNumber === bad.sequenceNumber);
+    assert.equal(listed.length, 1);
+    const { quarantinedAt, ...rest } = listed[0]!;
+    assert.deepEqual(rest, bad);
+    assert.match(quarantinedAt, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+  });
+
+  test("PRIV-1 a card number smuggled past the type is not stored", async () => {
+    const ledger = ctx.ledger();
+    const merchantId = uniqueMerchant();
+    const record = ledgerRecord({ merchantId });
+    const card = { ...record.tx.paymentMethod.card!, number: "4111111111111111" };
+    const smuggled = { ...record.tx, paymentMethod: { type: "card", card } } as Transaction;
+    await ledger.commitBatch([{ ...record, tx: smuggled }], [], []);
+    const stored = await ledger.getTransaction(merchantId, record.tx.transactionId);
+    assert.deepEqual(stored?.transaction.paymentMethod.card, record.tx.paymentMethod.card);
+    assert.equal((await ledger.verifyChain()).ok, true);
+  });
+}

@@ -1,0 +1,143 @@
+import { Writable } from "node:stream";
+import type { FastifyInstance } from "fastify";
+import { AlertHub } from "../../src/alerts/hub.ts";
+import { buildApp } from "../../src/api/app.ts";
+import { createApiKey } from "../../src/api/auth.ts";
+import type { ApiDeps } from "../../src/api/types.ts";
+import { MemoryHistoryStore, RedisHistoryStore } from "../../src/history/index.ts";
+import type { HistoryStore } from "../../src/history/types.ts";
+import { openEmbeddedLedger, openPostgresLedger } from "../../src/ledger/index.ts";
+import type { Ledger, StoredTransaction } from "../../src/ledger/types.ts";
+import { createLogger } from "../../src/observability/logger.ts";
+import { createMetrics } from "../../src/observability/metrics.ts";
+import { processBatch } from "../../src/processor/process-batch.ts";
+import { defaultRuleset } from "../../src/rules/index.ts";
+import type { CompiledRuleset } from "../../src/rules/types.ts";
+import { LocalLogStream } from "../../src/stream/index.ts";
+import type { Consumer } from "../../src/stream/types.ts";
+import { connectTestRedis, DATABASE_URL, deleteKeys, dropSchema, uniqueName } from "./services.ts";
+
+export interface HarnessOptions {
+  /** "real": PostgreSQL + Redis of the machine; "embedded": PGlite + in-memory history. */
+  kind: "real" | "embedded";
+  rateLimitPerMinute?: number;
+  bodyLimitBytes?: number;
+  ruleset?: CompiledRuleset;
+  /** Start the stream consumer (processBatch) so transactions get decided. */
+  process?: boolean;
+}
+
+export interface Harness {
+  app: FastifyInstance;
+  deps: ApiDeps;
+  ledger: Ledger;
+  history: HistoryStore;
+  stream: LocalLogStream;
+  hub: AlertHub;
+  /** Everything the monitor logged, as text (PRIV-1 checks). */
+  logs: () => string;
+  keyFor(merchantId: string): Promise<string>;
+  waitForDecision(
+    merchantId: string,
+    transactionId: string,
+    timeoutMs?: number,
+  ): Promise<StoredTransaction>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(options: HarnessOptions): Promise<Harness> {
+  const cleanups: (() => Promise<void>)[] = [];
+  let ledger: Ledger;
+  let history: HistoryStore;
+  if (options.kind === "real") {
+    const schema = uniqueName("txw_test");
+    ledger = await openPostgresLedger({ connectionString: DATABASE_URL, schema });
+    const redis = await connectTestRedis();
+    const prefix = uniqueName("txwtest");
+    history = new RedisHistoryStore(redis, prefix);
+    cleanups.push(async () => {
+      await deleteKeys(redis, prefix);
+      await history.close();
+      await ledger.close();
+      await dropSchema(schema);
+    });
+  } else {
+    ledger = await openEmbeddedLedger({});
+    history = new MemoryHistoryStore();
+    cleanups.push(async () => {
+      await history.close();
+      await ledger.close();
+    });
+  }
+  await ledger.migrate();
+  const stream = new LocalLogStream({ partitions: 2 });
+  const chunks: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      chunks.push(String(chunk));
+      done();
+    },
+  });
+  const log = createLogger("debug", sink);
+  const hub = new AlertHub();
+  const metrics = createMetrics();
+  const deps: ApiDeps = {
+    ledger,
+    history,
+    stream,
+    tokenKey: Buffer.alloc(32, 1),
+    hub,
+    metrics,
+    log,
+    rateLimitPerMinute: options.rateLimitPerMinute ?? 10_000,
+    bodyLimitBytes: options.bodyLimitBytes ?? 4 * 1024 * 1024,
+  };
+  const app = await buildApp(deps);
+  let consumer: Consumer | undefined;
+  if (options.process !== false) {
+    const ruleset = options.ruleset ?? defaultRuleset();
+    consumer = stream.consume(
+      (records) =>
+        processBatch(records, {
+          history,
+          ledger,
+          ruleset: () => ruleset,
+          alerts: hub,
+          log,
+          metrics,
+          source: "local",
+        }),
+      { batchSize: 100, idleMs: 20 },
+    );
+  }
+  return {
+    app,
+    deps,
+    ledger,
+    history,
+    stream,
+    hub,
+    logs: () => chunks.join(""),
+    keyFor: (merchantId) => createApiKey(ledger, merchantId),
+    async waitForDecision(merchantId, transactionId, timeoutMs = 5000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const stored = await ledger.getTransaction(merchantId, transactionId);
+        if (stored !== null) return stored;
+        if (Date.now() > deadline)
+          throw new Error(`${transactionId} was not decided within ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    },
+    async close() {
+      await app.close();
+      await consumer?.stop();
+      await stream.close();
+      for (const cleanup of cleanups) await cleanup();
+    },
+  };
+}
+
+export function bearer(key: string): Record<string, string> {
+  return { authorization: `Bearer ${key}`, "content-type": "application/json" };
+}

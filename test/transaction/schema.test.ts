@@ -1,0 +1,174 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { parseTransactionInput, streamEnvelopeSchema } from "../../src/transaction/schema.ts";
+import { cardToken, maskCardNumbers, tokenizeTransaction } from "../../src/transaction/tokenize.ts";
+import { TEST_PAN, wireTransaction } from "../support/fixtures.ts";
+
+const KEY = Buffer.alloc(32, 7);
+
+function fieldError(body: unknown): { field?: string; message: string } {
+  const result = parseTransactionInput(body);
+  assert.equal(result.ok, false, "expected a validation error");
+  if (result.ok) throw new Error("unreachable");
+  return { field: result.error.field, message: result.error.message };
+}
+
+describe("transaction schema", () => {
+  test("ING-1 the API.md example transaction is valid", () => {
+    const result = parseTransactionInput(wireTransaction());
+    assert.equal(result.ok, true);
+  });
+
+  const cases: [string, Record<string, unknown>, string, RegExp][] = [
+    [
+      "missing transactionId",
+      { transactionId: undefined },
+      "transactionId",
+      /transactionId is required/,
+    ],
+    ["bad transactionId characters", { transactionId: "tx 1" }, "transactionId", /1-64 characters/],
+    ["transactionId over 64", { transactionId: "a".repeat(65) }, "transactionId", /1-64/],
+    ["occurredAt without offset", { occurredAt: "2026-11-21T09:30:00" }, "occurredAt", /RFC 3339/],
+    [
+      "occurredAt impossible date",
+      { occurredAt: "2026-02-30T09:30:00+09:00" },
+      "occurredAt",
+      /RFC 3339/,
+    ],
+    ["amount fractional", { amount: 12.5 }, "amount", /amount must be a positive integer/],
+    ["amount zero", { amount: 0 }, "amount", /amount must be a positive integer/],
+    ["amount as string", { amount: "12800" }, "amount", /amount must be a positive integer/],
+    ["amount over 10^12", { amount: 1e12 + 1 }, "amount", /at most/],
+    ["currency unknown", { currency: "XYZ" }, "currency", /ISO 4217/],
+    ["currency lowercase", { currency: "jpy" }, "currency", /ISO 4217/],
+    [
+      "payment type unknown",
+      { paymentMethod: { type: "cheque" } },
+      "paymentMethod.type",
+      /one of card/,
+    ],
+    [
+      "card missing for card type",
+      { paymentMethod: { type: "card" } },
+      "paymentMethod.card",
+      /required/,
+    ],
+    [
+      "card on pix",
+      { paymentMethod: { type: "pix", card: { token: "t" } } },
+      "paymentMethod.card",
+      /only allowed/,
+    ],
+    [
+      "card number short",
+      { paymentMethod: { type: "card", card: { number: "4111" } } },
+      "paymentMethod.card.number",
+      /12-19 digits/,
+    ],
+    [
+      "card number fails Luhn",
+      { paymentMethod: { type: "card", card: { number: "4111111111111112" } } },
+      "paymentMethod.card.number",
+      /Luhn/,
+    ],
+    [
+      "card with neither number nor token",
+      { paymentMethod: { type: "card", card: { last4: "1111" } } },
+      "paymentMethod.card",
+      /number or a token/,
+    ],
+    ["channel unknown", { channel: "fax" }, "channel", /one of web/],
+    ["ip invalid", { ipAddress: "300.1.1.1" }, "ipAddress", /IPv4 or IPv6/],
+    ["country unknown", { country: "XX" }, "country", /ISO 3166-1/],
+    ["shippingCountry lowercase", { shippingCountry: "br" }, "shippingCountry", /ISO 3166-1/],
+    ["mcc letters", { mcc: "57a2" }, "mcc", /4 digits/],
+    ["deviceId too long", { deviceId: "d".repeat(129) }, "deviceId", /at most 128/],
+    ["metadata non-string value", { metadata: { a: 1 } }, "metadata.a", /strings/],
+    ["metadata value too long", { metadata: { a: "x".repeat(257) } }, "metadata.a", /256/],
+    [
+      "metadata too many keys",
+      { metadata: Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`k${i}`, "v"])) },
+      "metadata",
+      /at most 20/,
+    ],
+    ["unknown top-level field", { riskScore: 3 }, "riskScore", /not a known field/],
+  ];
+  for (const [name, overrides, field, message] of cases) {
+    test(`ING-1 rejects ${name}, naming the field ${field}`, () => {
+      const body = wireTransaction(overrides);
+      for (const [k, v] of Object.entries(overrides)) if (v === undefined) delete body[k];
+      const error = fieldError(body);
+      assert.equal(error.field, field);
+      assert.match(error.message, message);
+    });
+  }
+
+  test("ING-1 a batch prefix is part of the field and the message", () => {
+    const result = parseTransactionInput(wireTransaction({ amount: -1 }), "transactions[3]");
+    assert.equal(result.ok, false);
+    if (result.ok) return;
+    assert.equal(result.error.field, "transactions[3].amount");
+    assert.match(result.error.message, /^transactions\[3\]\.amount must be a positive integer/);
+  });
+
+  test("ING-1 accepts IPv6 and every payment method type", () => {
+    for (const type of ["bank_transfer", "wallet", "pix", "konbini", "cod"]) {
+      assert.equal(
+        parseTransactionInput(
+          wireTransaction({ paymentMethod: { type }, ipAddress: "2001:db8::1" }),
+        ).ok,
+        true,
+      );
+    }
+  });
+});
+
+describe("card tokenization", () => {
+  test("PRIV-1 the card number is replaced by a keyed token keeping BIN and last 4", () => {
+    const parsed = parseTransactionInput(wireTransaction());
+    assert.ok(parsed.ok);
+    const tx = tokenizeTransaction(parsed.value, KEY);
+    assert.deepEqual(tx.paymentMethod.card, {
+      token: cardToken(TEST_PAN, KEY),
+      bin: "411111",
+      last4: "1111",
+    });
+    assert.ok(!JSON.stringify(tx).includes(TEST_PAN));
+    assert.notEqual(
+      cardToken(TEST_PAN, KEY),
+      cardToken(TEST_PAN, Buffer.alloc(32, 8)),
+      "token depends on the key",
+    );
+    assert.equal(cardToken(TEST_PAN, KEY), cardToken(TEST_PAN, KEY), "token is deterministic");
+  });
+
+  test("PRIV-1 a client token passes through with its BIN and last 4", () => {
+    const parsed = parseTransactionInput(
+      wireTransaction({
+        paymentMethod: { type: "card", card: { token: "psp-tok-1", bin: "510510", last4: "5100" } },
+      }),
+    );
+    assert.ok(parsed.ok);
+    assert.deepEqual(tokenizeTransaction(parsed.value, KEY).paymentMethod.card, {
+      token: "psp-tok-1",
+      bin: "510510",
+      last4: "5100",
+    });
+  });
+
+  test("PRIV-1 a stream envelope carrying a card number is invalid", () => {
+    const result = streamEnvelopeSchema.safeParse({
+      v: 1,
+      receivedAt: new Date().toISOString(),
+      tx: wireTransaction(),
+    });
+    assert.equal(result.success, false);
+  });
+
+  test("PRIV-1 card-like digit runs are masked in free text", () => {
+    const masked = maskCardNumbers(`bad record {"number":"${TEST_PAN}"} and 4111 1111 1111 1111`);
+    assert.ok(!masked.includes(TEST_PAN));
+    assert.ok(!masked.includes("4111 1111 1111 1111"));
+    assert.match(masked, /411111\*{6}1111/);
+  });
+});
