@@ -16,7 +16,6 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     // pino's Logger is a FastifyBaseLogger; the generic parameters differ only in name.
     loggerInstance: deps.log as FastifyBaseLogger,
     bodyLimit: deps.bodyLimitBytes,
-    disableRequestLogging: false,
     // Ids in paths are matched exactly; a trailing slash is not another resource.
     routerOptions: { ignoreTrailingSlash: true },
   });

@@ -46,13 +46,12 @@ export function lowerBound(entries: readonly StoredEntry[], time: number): numbe
   return lo;
 }
 
-/** Entries in [from, self.eventTime], the transaction's own member left out. */
-function* others(entries: readonly StoredEntry[], self: StoredEntry, from: number) {
-  for (let i = lowerBound(entries, from); i < entries.length; i++) {
-    const e = entries[i]!;
-    if (e.eventTime > self.eventTime) return;
-    if (e.member !== self.member) yield e;
-  }
+/** Index range [start, end) of the entries in [from, self.eventTime] (own member skipped later). */
+function rangeOf(entries: readonly StoredEntry[], from: number, to: number): [number, number] {
+  const start = lowerBound(entries, from);
+  let end = lowerBound(entries, to + 1);
+  if (end < start) end = start;
+  return [start, end];
 }
 
 export function priorOf(entries: readonly StoredEntry[], self: StoredEntry): PriorSummary {
@@ -61,7 +60,10 @@ export function priorOf(entries: readonly StoredEntry[], self: StoredEntry): Pri
   let sameCurrencySum = 0;
   let sameCurrencyMax = 0;
   let last: StoredEntry | null = null;
-  for (const e of others(entries, self, self.eventTime - DAY_MS)) {
+  const [start, end] = rangeOf(entries, self.eventTime - DAY_MS, self.eventTime);
+  for (let i = start; i < end; i++) {
+    const e = entries[i]!;
+    if (e.member === self.member) continue;
     count++;
     if (e.currency === self.currency) {
       sameCurrencyCount++;
@@ -107,8 +109,10 @@ export function windowOf(
     if (e.currency === self.currency) sum = addClamped(sum, e.amount);
     if (e.cardToken !== "") cards.add(e.cardToken);
   };
-  for (const e of others(entries, self, self.eventTime - windowMsOf(query))) {
-    if (admits(e)) take(e);
+  const [start, end] = rangeOf(entries, self.eventTime - windowMsOf(query), self.eventTime);
+  for (let i = start; i < end; i++) {
+    const e = entries[i]!;
+    if (e.member !== self.member && admits(e)) take(e);
   }
   if (admits(self)) take(self);
   return { count, sum, distinctCards: cards.size };

@@ -18,8 +18,10 @@ import type {
 
 /**
  * One call per transaction: trims, adds and reads every entity key of the transaction
- * atomically, so the aggregates are those of the data right after the add and a redelivered
- * transaction sees exactly what it saw the first time.
+ * atomically, so the aggregates are those of the data right after the add. A redelivered
+ * transaction therefore sees what it saw the first time, unless an entry with an event time at
+ * or before its own (in its windows) was recorded in between: out-of-order event times, or the
+ * same millisecond, from another batch.
  *
  * KEYS: the transaction's entity keys (ENTITY_KINDS order).
  * ARGV: now, eventTime, member, amount, currency, card, nQueries, then per query
@@ -49,16 +51,6 @@ local function add(s, a)
   if s > MAX_SUM then return MAX_SUM end
   return s
 end
-local function fields(m)
-  local out, start = {}, 1
-  for i = 1, 4 do
-    local p = string.find(m, '|', start, true)
-    out[i] = string.sub(m, start, p - 1)
-    start = p + 1
-  end
-  out[5] = string.sub(m, start)
-  return out
-end
 
 local queries, reach = {}, {}
 for i = 1, #KEYS do reach[i] = DAY end
@@ -85,8 +77,8 @@ for i, key in ipairs(KEYS) do
   local entries = {}
   for j = 1, #raw, 2 do
     if raw[j] ~= member then
-      local f = fields(raw[j])
-      entries[#entries + 1] = { tonumber(raw[j + 1]), tonumber(f[2]), f[3], f[4], f[5] }
+      local _, amt, cur, crd, country = string.match(raw[j], '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
+      entries[#entries + 1] = { tonumber(raw[j + 1]), tonumber(amt), cur, crd, country }
     end
   end
 
@@ -118,8 +110,11 @@ for i, key in ipairs(KEYS) do
         if cur == currency then s = add(s, amt) end
         if crd ~= '' and not cards[crd] then cards[crd] = true; d = d + 1 end
       end
-      for _, e in ipairs(entries) do
-        if e[1] >= query.from and admits(query, e[3], e[2]) then take(e[3], e[2], e[4]) end
+      -- Newest first: a short window stops early instead of walking the whole day.
+      for j = #entries, 1, -1 do
+        local e = entries[j]
+        if e[1] < query.from then break end
+        if admits(query, e[3], e[2]) then take(e[3], e[2], e[4]) end
       end
       if admits(query, currency, amount) then take(currency, amount, card) end
       windows[q] = { c, s, d }

@@ -78,13 +78,20 @@ export async function listAlerts(
   for (const field of ["from", "to"] as const) {
     const value = filter[field];
     if (value === undefined) continue;
-    if (Number.isNaN(Date.parse(value))) throw new ValidationError(field, `${field} must be an ISO 8601 instant`);
-    add((p) => (field === "from" ? `a.created_at >= ${p}::timestamptz` : `a.created_at < ${p}::timestamptz`), value);
+    if (Number.isNaN(Date.parse(value)))
+      throw new ValidationError(field, `${field} must be an ISO 8601 instant`);
+    add(
+      (p) =>
+        field === "from" ? `a.created_at >= ${p}::timestamptz` : `a.created_at < ${p}::timestamptz`,
+      value,
+    );
   }
   if (page.cursor !== undefined) {
     const { createdKey, id } = decodeCursor(page.cursor);
     params.push(createdKey, id);
-    where.push(`(a.created_at, a.id) < ($${params.length - 1}::timestamptz, $${params.length}::bigint)`);
+    where.push(
+      `(a.created_at, a.id) < ($${params.length - 1}::timestamptz, $${params.length}::bigint)`,
+    );
   }
   params.push(page.limit + 1);
   const { rows } = await db.query<AlertRow>(
@@ -102,7 +109,11 @@ export async function listAlerts(
   };
 }
 
-export async function getAlert(db: SqlClient, merchantId: string, alertId: string): Promise<Alert | null> {
+export async function getAlert(
+  db: SqlClient,
+  merchantId: string,
+  alertId: string,
+): Promise<Alert | null> {
   if (!ALERT_ID.test(alertId)) return null;
   const { rows } = await db.query<AlertRow>(
     `SELECT ${ALERT_COLUMNS} FROM alerts a WHERE a.merchant_id = $1 AND a.id = $2::bigint`,

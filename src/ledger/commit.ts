@@ -5,7 +5,8 @@ import type { SqlClient } from "./sql-client.ts";
 import type { Alert, AlertDraft, CommitResult, LedgerRecord, QuarantineRecord } from "./types.ts";
 
 /** One writer extends the chain at a time, per schema; readers are never blocked. */
-const CHAIN_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('txwatch.chain.' || current_schema(), 0))";
+const CHAIN_LOCK =
+  "SELECT pg_advisory_xact_lock(hashtextextended('txwatch.chain.' || current_schema(), 0))";
 
 const keyOf = (merchantId: string, transactionId: string) => `${merchantId}\u0000${transactionId}`;
 
@@ -68,7 +69,10 @@ export async function commitBatch(
 
 async function insertNewRecords(tx: SqlClient, records: LedgerRecord[]): Promise<LedgerRecord[]> {
   await tx.query(CHAIN_LOCK);
-  const keys = records.map((r) => ({ merchant_id: r.tx.merchantId, transaction_id: r.tx.transactionId }));
+  const keys = records.map((r) => ({
+    merchant_id: r.tx.merchantId,
+    transaction_id: r.tx.transactionId,
+  }));
   const { rows: claimed } = await tx.query<{ merchant_id: string; transaction_id: string }>(
     `INSERT INTO transaction_keys (merchant_id, transaction_id)
      SELECT k.merchant_id, k.transaction_id
@@ -83,7 +87,11 @@ async function insertNewRecords(tx: SqlClient, records: LedgerRecord[]): Promise
   const fresh = records.filter((r) => unclaimed.delete(keyOf(r.tx.merchantId, r.tx.transactionId)));
 
   // Read after the lock, in a new statement, so this sees the head the last writer committed.
-  const { rows: heads } = await tx.query<{ seq: string | null; row_hash: string | null; now: string }>(
+  const { rows: heads } = await tx.query<{
+    seq: string | null;
+    row_hash: string | null;
+    now: string;
+  }>(
     `SELECT h.seq::text AS seq, h.row_hash, ${isoSql("clock_timestamp()")} AS now
      FROM (SELECT 1) AS one
      LEFT JOIN LATERAL (SELECT seq, row_hash FROM transactions ORDER BY seq DESC LIMIT 1) AS h ON true`,
@@ -132,7 +140,11 @@ async function insertNewRecords(tx: SqlClient, records: LedgerRecord[]): Promise
        "recordedAt" timestamptz, amount bigint, currency text, tx jsonb, "prevHash" text, "rowHash" text)`,
     [JSON.stringify(rows)],
   );
-  const decisions = rows.map((r) => ({ merchantId: r.merchantId, transactionId: r.transactionId, ...r.decision }));
+  const decisions = rows.map((r) => ({
+    merchantId: r.merchantId,
+    transactionId: r.transactionId,
+    ...r.decision,
+  }));
   await tx.query(
     `INSERT INTO decisions (merchant_id, transaction_id, action, score, reasons, ruleset_version, decided_at)
      SELECT d."merchantId", d."transactionId", d.action, d.score, d.reasons, d."rulesetVersion", d."decidedAt"
@@ -158,7 +170,7 @@ async function insertAlerts(tx: SqlClient, drafts: AlertDraft[]): Promise<Alert[
      )
      SELECT id::text AS id, merchant_id, transaction_id, customer_id, rule, action, score, detail,
        status, ${isoSql("created_at")} AS created_at, ${isoSql("updated_at")} AS updated_at
-     FROM created ORDER BY id`,
+     FROM created ORDER BY created.id`,
     [JSON.stringify(drafts)],
   );
   return rows.map((row) => alertOfRow(row));

@@ -1,4 +1,4 @@
-export { canonicalJson, type ChainRow, GENESIS_HASH, rowHash } from "./hash-chain.ts";
+export { type ChainRow, canonicalJson, GENESIS_HASH, rowHash } from "./hash-chain.ts";
 export { loadMigrations, MIGRATIONS_DIR, type Migration, migrate } from "./migrate.ts";
 export {
   type EmbeddedLedgerOptions,

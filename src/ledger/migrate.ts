@@ -25,7 +25,8 @@ export function loadMigrations(dir: string = MIGRATIONS_DIR): Migration[] {
 }
 
 /** Per schema, so test schemas (and tenants sharing a server) do not wait for each other. */
-const MIGRATION_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('txwatch.migrate.' || current_schema(), 0))";
+const MIGRATION_LOCK =
+  "SELECT pg_advisory_xact_lock(hashtextextended('txwatch.migrate.' || current_schema(), 0))";
 
 async function appliedNames(db: SqlClient): Promise<Set<string>> {
   const { rows: exists } = await db.query<{ present: boolean }>(
@@ -45,7 +46,10 @@ async function appliedNames(db: SqlClient): Promise<Set<string>> {
  * re-checks the record, so the second waits and finds the work done. A transaction-scoped lock
  * needs no dedicated connection, so the same code runs on a pg pool and on PGlite.
  */
-export async function migrate(db: SqlClient, migrations: Migration[] = loadMigrations()): Promise<string[]> {
+export async function migrate(
+  db: SqlClient,
+  migrations: Migration[] = loadMigrations(),
+): Promise<string[]> {
   const already = await appliedNames(db);
   const applied: string[] = [];
   for (const migration of migrations) {
@@ -55,7 +59,9 @@ export async function migrate(db: SqlClient, migrations: Migration[] = loadMigra
       await tx.exec(
         "CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
       );
-      const { rows } = await tx.query("SELECT 1 FROM schema_migrations WHERE name = $1", [migration.name]);
+      const { rows } = await tx.query("SELECT 1 FROM schema_migrations WHERE name = $1", [
+        migration.name,
+      ]);
       if (rows.length > 0) return false;
       await tx.exec(migration.sql);
       await tx.query("INSERT INTO schema_migrations (name) VALUES ($1)", [migration.name]);

@@ -24,7 +24,9 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 export async function openPostgresLedger(options: PostgresLedgerOptions): Promise<SqlLedger> {
   const { schema } = options;
   if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
-    throw new Error(`schema must match ${SCHEMA_NAME} (lower-case letters, digits, _), got ${JSON.stringify(schema)}`);
+    throw new Error(
+      `schema must match ${SCHEMA_NAME} (lower-case letters, digits, _), got ${JSON.stringify(schema)}`,
+    );
   }
   if (options.connectionString === undefined && options.pool === undefined) {
     throw new Error("openPostgresLedger needs a connectionString or pool settings");

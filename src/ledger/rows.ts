@@ -73,7 +73,9 @@ function decisionOf(row: LedgerRow): Decision | null {
 export function storedTransactionOf(row: LedgerRow): StoredTransaction {
   const decision = decisionOf(row);
   if (decision === null) {
-    throw new Error(`ledger row ${row.seq} (${row.merchant_id}/${row.transaction_id}) has no decision`);
+    throw new Error(
+      `ledger row ${row.seq} (${row.merchant_id}/${row.transaction_id}) has no decision`,
+    );
   }
   return {
     transaction: row.tx,

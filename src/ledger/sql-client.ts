@@ -66,7 +66,8 @@ export function pgSqlClient(pool: pg.Pool): SqlClient {
           await conn.query("ROLLBACK");
         } catch (rollbackError) {
           // A connection that cannot even roll back must not go back into the pool.
-          broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+          broken =
+            rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
         }
         throw error;
       } finally {

@@ -67,7 +67,11 @@ export class SqlLedger implements Ledger {
     return txs.existingIds(this.db, merchantId, ids);
   }
 
-  listAlerts(merchantId: string, filter: AlertFilter, page: { limit: number; cursor?: string }): Promise<Page<Alert>> {
+  listAlerts(
+    merchantId: string,
+    filter: AlertFilter,
+    page: { limit: number; cursor?: string },
+  ): Promise<Page<Alert>> {
     return alerts.listAlerts(this.db, merchantId, filter, page);
   }
 
@@ -84,12 +88,24 @@ export class SqlLedger implements Ledger {
     return alerts.transitionAlert(this.db, merchantId, alertId, transition, note);
   }
 
-  exportTransactions(merchantId: string, from: string, to: string): AsyncIterable<StoredTransaction> {
+  exportTransactions(
+    merchantId: string,
+    from: string,
+    to: string,
+  ): AsyncIterable<StoredTransaction> {
     return txs.pagedTransactions(this.db, { from, to, merchantId });
   }
 
-  scanTransactions(from: string, to: string, merchantId?: string): AsyncIterable<StoredTransaction> {
-    return txs.pagedTransactions(this.db, { from, to, ...(merchantId !== undefined && { merchantId }) });
+  scanTransactions(
+    from: string,
+    to: string,
+    merchantId?: string,
+  ): AsyncIterable<StoredTransaction> {
+    return txs.pagedTransactions(this.db, {
+      from,
+      to,
+      ...(merchantId !== undefined && { merchantId }),
+    });
   }
 
   listQuarantine(limit: number): Promise<(QuarantineRecord & { quarantinedAt: string })[]> {

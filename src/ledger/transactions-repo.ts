@@ -1,5 +1,11 @@
 import { ValidationError } from "../errors.ts";
-import { isoSql, LEDGER_ROW_COLUMNS, LEDGER_ROW_FROM, type LedgerRow, storedTransactionOf } from "./rows.ts";
+import {
+  isoSql,
+  LEDGER_ROW_COLUMNS,
+  LEDGER_ROW_FROM,
+  type LedgerRow,
+  storedTransactionOf,
+} from "./rows.ts";
 import type { SqlClient, SqlParam } from "./sql-client.ts";
 import type { ApiKeyRecord, QuarantineRecord, StoredTransaction } from "./types.ts";
 
@@ -17,7 +23,11 @@ export async function getTransaction(
 }
 
 /** One query for the whole list: the API dedupes a batch of up to 500 with it. */
-export async function existingIds(db: SqlClient, merchantId: string, ids: string[]): Promise<Set<string>> {
+export async function existingIds(
+  db: SqlClient,
+  merchantId: string,
+  ids: string[],
+): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
   const { rows } = await db.query<{ transaction_id: string }>(
     `SELECT transaction_id FROM transaction_keys
@@ -28,7 +38,8 @@ export async function existingIds(db: SqlClient, merchantId: string, ids: string
 }
 
 function instantParam(value: string, field: string): string {
-  if (Number.isNaN(Date.parse(value))) throw new ValidationError(field, `${field} must be an ISO 8601 instant`);
+  if (Number.isNaN(Date.parse(value)))
+    throw new ValidationError(field, `${field} must be an ISO 8601 instant`);
   return value;
 }
 
@@ -42,7 +53,11 @@ export async function* pagedTransactions(
   range: { from: string; to: string; merchantId?: string },
   pageSize = 500,
 ): AsyncGenerator<StoredTransaction> {
-  const base: SqlParam[] = [instantParam(range.from, "from"), instantParam(range.to, "to"), pageSize];
+  const base: SqlParam[] = [
+    instantParam(range.from, "from"),
+    instantParam(range.to, "to"),
+    pageSize,
+  ];
   const conditions = ["t.occurred_at >= $1::timestamptz", "t.occurred_at < $2::timestamptz"];
   if (range.merchantId !== undefined) {
     base.push(range.merchantId);
@@ -78,7 +93,11 @@ export async function listQuarantine(
   return rows;
 }
 
-export async function insertApiKey(db: SqlClient, merchantId: string, keyHash: string): Promise<ApiKeyRecord> {
+export async function insertApiKey(
+  db: SqlClient,
+  merchantId: string,
+  keyHash: string,
+): Promise<ApiKeyRecord> {
   const { rows } = await db.query<ApiKeyRecord>(
     `INSERT INTO api_keys (merchant_id, key_hash) VALUES ($1, $2)
      RETURNING id::text AS id, merchant_id AS "merchantId"`,

@@ -18,7 +18,8 @@ function checkRow(row: LedgerRow, expectedSeq: bigint, prevHash: string): string
       ? `seq gap: expected ${expectedSeq}, found ${row.seq} (rows removed)`
       : `seq ${row.seq} repeated or out of order (expected ${expectedSeq})`;
   }
-  if (row.prev_hash !== prevHash) return "prev_hash does not match the previous row's hash (chain broken)";
+  if (row.prev_hash !== prevHash)
+    return "prev_hash does not match the previous row's hash (chain broken)";
   const chain = chainRowOf(row);
   if (chain === null) return "its decision is missing";
   if (rowHash(chain) !== row.row_hash) {
@@ -43,8 +44,10 @@ export async function verifyChain(
   // Keyset on (seq, recorded_at), the primary key: a forged duplicate seq is still visited.
   let after: { seq: string; recordedKey: string } | null = null;
   for (;;) {
-    const params: SqlParam[] = after === null ? [pageSize] : [pageSize, after.seq, after.recordedKey];
-    const where: string = after === null ? "" : "WHERE (t.seq, t.recorded_at) > ($2::bigint, $3::timestamptz)";
+    const params: SqlParam[] =
+      after === null ? [pageSize] : [pageSize, after.seq, after.recordedKey];
+    const where: string =
+      after === null ? "" : "WHERE (t.seq, t.recorded_at) > ($2::bigint, $3::timestamptz)";
     const { rows }: { rows: LedgerRow[] } = await db.query<LedgerRow>(
       `SELECT ${LEDGER_ROW_COLUMNS} FROM ${LEDGER_ROW_FROM} ${where}
        ORDER BY t.seq, t.recorded_at LIMIT $1`,

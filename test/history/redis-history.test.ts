@@ -7,6 +7,24 @@ import { historyItem as at, DAY, SECOND, T0, window, withCard } from "./history-
 import { historyStoreSuite } from "./history-store.suite.ts";
 import { RespProxy } from "./resp-proxy.ts";
 
+/**
+ * Deletes a test's keys and closes what it opened, closing even when Redis is gone, so a failed
+ * test cannot keep the process (and the run) alive.
+ */
+async function cleanUp(prefix: string, ...closers: (() => Promise<unknown>)[]): Promise<void> {
+  try {
+    const admin = await connectTestRedis();
+    try {
+      await deleteKeys(admin, `${prefix}:`);
+    } finally {
+      await admin.quit();
+    }
+  } finally {
+    // The test's own failure is the one worth reporting; a close error after it is noise.
+    for (const close of closers) await close().catch(() => undefined);
+  }
+}
+
 /** Real Redis (REDIS_URL or 127.0.0.1:6379); unreachable Redis fails these tests, never skips. */
 async function freshStore(): Promise<{
   redis: Redis;
@@ -17,15 +35,7 @@ async function freshStore(): Promise<{
   const prefix = uniqueName("txwtest");
   const redis = await connectTestRedis();
   const store = new RedisHistoryStore(redis, prefix);
-  const dispose = async () => {
-    const admin = await connectTestRedis();
-    try {
-      await deleteKeys(admin, `${prefix}:`);
-    } finally {
-      await admin.quit();
-      await store.close();
-    }
-  };
+  const dispose = () => cleanUp(prefix, () => store.close());
   return { redis, store, prefix, dispose };
 }
 
@@ -74,7 +84,7 @@ describe("redis history store", () => {
   });
 
   test("PRC-2 a batch is one script call per transaction, all in one round trip", async () => {
-    const { hostname, port } = new URL(REDIS_URL);
+    const { hostname, port, username, password } = new URL(REDIS_URL);
     const proxy = new RespProxy({
       host: hostname.replace(/^\[|\]$/g, ""),
       port: Number(port || 6379),
@@ -84,6 +94,8 @@ describe("redis history store", () => {
     const redis = new Redis({
       host: "127.0.0.1",
       port: proxyPort,
+      ...(username !== "" && { username: decodeURIComponent(username) }),
+      ...(password !== "" && { password: decodeURIComponent(password) }),
       lazyConnect: true,
       maxRetriesPerRequest: 1,
       retryStrategy: () => null,
@@ -122,11 +134,11 @@ describe("redis history store", () => {
       await store.ping();
       assert.equal(proxy.roundTrips, 2);
     } finally {
-      const admin = await connectTestRedis();
-      await deleteKeys(admin, `${prefix}:`);
-      await admin.quit();
-      await store.close();
-      await proxy.close();
+      await cleanUp(
+        prefix,
+        () => store.close(),
+        () => proxy.close(),
+      );
     }
   });
 

@@ -49,7 +49,10 @@ export function ledgerTransaction(overrides: Partial<Transaction> = {}): Transac
     customerId: "cust-42",
     amount: 12800,
     currency: "JPY",
-    paymentMethod: { type: "card", card: { token: "tok_Zm9vYmFyYmF6cXV4", bin: "411111", last4: "1111" } },
+    paymentMethod: {
+      type: "card",
+      card: { token: "tok_Zm9vYmFyYmF6cXV4", bin: "411111", last4: "1111" },
+    },
     channel: "web",
     ipAddress: "203.0.113.7",
     deviceId: "dev-9f2c",
@@ -64,7 +67,9 @@ export function decision(overrides: Partial<Decision> = {}): Decision {
   return {
     action: "review",
     score: 0.65,
-    reasons: [{ rule: "velocity-customer-1h", score: 0.65, detail: "6 transactions in 1h (max 5)" }],
+    reasons: [
+      { rule: "velocity-customer-1h", score: 0.65, detail: "6 transactions in 1h (max 5)" },
+    ],
     rulesetVersion: "2026-11-01.1",
     decidedAt: "2026-11-21T00:30:01.250Z",
     ...overrides,
@@ -83,9 +88,16 @@ export function ledgerRecord(
 }
 
 /** n records of one merchant, occurring a minute apart from `start`. */
-export function ledgerRecords(merchantId: string, n: number, start = "2026-11-21T00:00:00.000Z"): LedgerRecord[] {
+export function ledgerRecords(
+  merchantId: string,
+  n: number,
+  start = "2026-11-21T00:00:00.000Z",
+): LedgerRecord[] {
   return Array.from({ length: n }, (_, i) =>
-    ledgerRecord({ merchantId, occurredAt: new Date(Date.parse(start) + i * 60_000).toISOString() }),
+    ledgerRecord({
+      merchantId,
+      occurredAt: new Date(Date.parse(start) + i * 60_000).toISOString(),
+    }),
   );
 }
 
@@ -116,7 +128,10 @@ export function quarantineRecord(overrides: Partial<QuarantineRecord> = {}): Qua
 }
 
 /** Row counts of every ledger table for one merchant (quarantine has no merchant). */
-export async function rowCounts(ledger: SqlLedger, merchantId: string): Promise<Record<string, number>> {
+export async function rowCounts(
+  ledger: SqlLedger,
+  merchantId: string,
+): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
   for (const table of ["transaction_keys", "transactions", "decisions", "alerts"]) {
     const { rows } = await ledger.db.query<{ n: number }>(
@@ -134,7 +149,11 @@ export async function rowCounts(ledger: SqlLedger, merchantId: string): Promise<
 }
 
 /** Runs SQL as a superuser with triggers off: how the tests play a tamperer. */
-export async function tamper(ledger: SqlLedger, sql: string, params: (string | number)[] = []): Promise<void> {
+export async function tamper(
+  ledger: SqlLedger,
+  sql: string,
+  params: (string | number)[] = [],
+): Promise<void> {
   await ledger.db.transaction(async (tx) => {
     await tx.query("SET LOCAL session_replication_role = replica");
     await tx.query(sql, params);

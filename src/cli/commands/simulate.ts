@@ -37,7 +37,11 @@ export async function simulateCommand(options: SimulateOptions): Promise<void> {
       fraudRatio: options.fraudRatio,
       seed: options.seed,
     },
-    { onProgress: progress.onProgress, onDecisions: progress.onDecisions, signal: controller.signal },
+    {
+      onProgress: progress.onProgress,
+      onDecisions: progress.onDecisions,
+      signal: controller.signal,
+    },
   );
   progress.stop();
   process.stdout.write(

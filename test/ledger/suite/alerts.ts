@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { setTimeout as sleep } from "node:timers/promises";
 import { test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { ValidationError } from "../../../src/errors.ts";
 import type { Alert, SqlLedger } from "../../../src/ledger/index.ts";
 import { alertDrafts, ledgerRecord, type SuiteContext, uniqueMerchant } from "../ledger.suite.ts";
@@ -13,7 +13,10 @@ async function raise(
   customerId = "cust-42",
 ): Promise<Alert[]> {
   const reasons = rules.map((rule) => ({ rule, score: 0.5, detail: `${rule} fired` }));
-  const record = ledgerRecord({ merchantId, customerId }, { decision: { action: "block", reasons } });
+  const record = ledgerRecord(
+    { merchantId, customerId },
+    { decision: { action: "block", reasons } },
+  );
   const { alerts } = await ledger.commitBatch([record], alertDrafts(record), []);
   return alerts;
 }
@@ -42,7 +45,11 @@ export function registerAlertTests(ctx: SuiteContext): void {
       assert.equal(alert.createdAt, alert.updatedAt);
       assert.deepEqual(await ledger.getAlert(merchantId, alert.id), alert);
     }
-    assert.equal(await ledger.getAlert(uniqueMerchant(), created[0]!.id), null, "another merchant's alert");
+    assert.equal(
+      await ledger.getAlert(uniqueMerchant(), created[0]!.id),
+      null,
+      "another merchant's alert",
+    );
     assert.equal(await ledger.getAlert(merchantId, "not-an-id"), null);
   });
 
@@ -50,10 +57,20 @@ export function registerAlertTests(ctx: SuiteContext): void {
     const ledger = ctx.ledger();
     const merchantId = uniqueMerchant();
     const [alert] = await raise(ledger, merchantId, ["velocity"]);
-    const acked = await ledger.transitionAlert(merchantId, alert!.id, "acknowledge", "looking into it");
+    const acked = await ledger.transitionAlert(
+      merchantId,
+      alert!.id,
+      "acknowledge",
+      "looking into it",
+    );
     assert.equal(acked.kind, "ok");
     assert.equal(acked.kind === "ok" && acked.alert.status, "acknowledged");
-    const closed = await ledger.transitionAlert(merchantId, alert!.id, "close", "customer confirmed");
+    const closed = await ledger.transitionAlert(
+      merchantId,
+      alert!.id,
+      "close",
+      "customer confirmed",
+    );
     assert.ok(closed.kind === "ok");
     assert.equal(closed.alert.status, "closed");
     assert.deepEqual(
@@ -98,8 +115,12 @@ export function registerAlertTests(ctx: SuiteContext): void {
       kind: "conflict",
       status: "acknowledged",
     });
-    assert.deepEqual(await ledger.transitionAlert(uniqueMerchant(), alert!.id, "close"), { kind: "not_found" });
-    assert.deepEqual(await ledger.transitionAlert(merchantId, "999999999999", "close"), { kind: "not_found" });
+    assert.deepEqual(await ledger.transitionAlert(uniqueMerchant(), alert!.id, "close"), {
+      kind: "not_found",
+    });
+    assert.deepEqual(await ledger.transitionAlert(merchantId, "999999999999", "close"), {
+      kind: "not_found",
+    });
     assert.deepEqual(await ledger.transitionAlert(merchantId, "1; DROP TABLE alerts", "close"), {
       kind: "not_found",
     });
@@ -133,7 +154,8 @@ export function registerAlertTests(ctx: SuiteContext): void {
     const merchantId = uniqueMerchant();
     // Several alerts share one created_at (one batch): the id breaks the tie in the cursor.
     const created: Alert[] = [];
-    for (let i = 0; i < 4; i++) created.push(...(await raise(ledger, merchantId, ["r1", "r2", "r3"])));
+    for (let i = 0; i < 4; i++)
+      created.push(...(await raise(ledger, merchantId, ["r1", "r2", "r3"])));
     const pages = await listAll(ledger, merchantId, 5);
     assert.deepEqual(
       pages.map((p) => p.length),
@@ -144,7 +166,10 @@ export function registerAlertTests(ctx: SuiteContext): void {
     assert.deepEqual(listed.map((a) => a.id).sort(), created.map((a) => a.id).sort());
     for (let i = 1; i < listed.length; i++) {
       const [prev, cur] = [listed[i - 1]!, listed[i]!];
-      assert.ok(prev.createdAt > cur.createdAt || (prev.createdAt === cur.createdAt && BigInt(prev.id) > BigInt(cur.id)));
+      assert.ok(
+        prev.createdAt > cur.createdAt ||
+          (prev.createdAt === cur.createdAt && BigInt(prev.id) > BigInt(cur.id)),
+      );
     }
     const exact = await listAll(ledger, merchantId, 12);
     assert.deepEqual(
@@ -157,7 +182,11 @@ export function registerAlertTests(ctx: SuiteContext): void {
   test("QRY-1 an invalid cursor is a validation error on the cursor field", async () => {
     const ledger = ctx.ledger();
     const merchantId = uniqueMerchant();
-    const bogus = ["not a cursor", "eyJ4IjoxfQ", Buffer.from('["2026-11-21T00:00:00.000000Z","x"]').toString("base64url")];
+    const bogus = [
+      "not a cursor",
+      "eyJ4IjoxfQ",
+      Buffer.from('["2026-11-21T00:00:00.000000Z","x"]').toString("base64url"),
+    ];
     for (const cursor of bogus) {
       await assert.rejects(
         ledger.listAlerts(merchantId, {}, { limit: 10, cursor }),
