@@ -60,6 +60,45 @@ describe("txwatch start on embedded defaults", () => {
     assert.ok(!monitor.output().includes(TEST_PAN));
   });
 
+  test("PRC-5 new alerts arrive on the server-sent events feed over HTTP", async () => {
+    const controller = new AbortController();
+    const res = await fetch(`${monitor.url}/v1/alerts/stream`, {
+      headers: { authorization: `Bearer ${key}` },
+      signal: controller.signal,
+    });
+    assert.equal(res.status, 200);
+    assert.match(String(res.headers.get("content-type")), /text\/event-stream/);
+    const reader = res.body!.getReader();
+    const card = { type: "card", card: { number: "5105105105105100" } };
+    const burst = Array.from({ length: 7 }, () =>
+      wireTransaction({
+        merchantId: "demo",
+        customerId: "cust-sse",
+        amount: 100,
+        paymentMethod: card,
+      }),
+    );
+    await fetch(`${monitor.url}/v1/transactions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify({ transactions: burst }),
+    });
+    let text = "";
+    const deadline = Date.now() + 10_000;
+    while (!/event: alert\ndata: .*cust-sse/.test(text) && Date.now() < deadline) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    controller.abort();
+    const data = /event: alert\ndata: (.*)\n/.exec(text)?.[1];
+    assert.ok(data, `an alert event arrived: ${text.slice(0, 200)}`);
+    const alert = JSON.parse(data) as { customerId: string; status: string; merchantId: string };
+    assert.equal(alert.customerId, "cust-sse");
+    assert.equal(alert.merchantId, "demo");
+    assert.equal(alert.status, "open");
+  });
+
   test("LOC-1 keys create and verify-ledger work beside the running monitor; migrate is refused", async () => {
     const env = cleanEnv({ TXWATCH_DATA_DIR: dir });
     const created = await runCli(["keys", "create", "--merchant", "other"], env);

@@ -48,8 +48,11 @@ REVOKE UPDATE, DELETE, TRUNCATE ON transactions, transactions_default, transacti
 -- the ledger before it writes in a month; concurrent callers are serialised by the lock.
 -- Returns false when it already existed, or when rows for that month already sit in the
 -- default partition (they stay there; the default partition is the safety net).
+-- SECURITY DEFINER: the application's role only inserts and selects (it owns nothing, so it
+-- cannot disable the triggers), yet must be able to open next month; it runs as the owner,
+-- with its search_path pinned to this schema below so callers cannot redirect it.
 CREATE FUNCTION ensure_transactions_partition(month_start date) RETURNS boolean
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
   first_day date := date_trunc('month', month_start)::date;
   schema_name text := current_schema();
@@ -75,5 +78,12 @@ BEGIN
     schema_name, part, schema_name);
   EXECUTE format('REVOKE UPDATE, DELETE, TRUNCATE ON %I.%I FROM PUBLIC', schema_name, part);
   RETURN true;
+END
+$$;
+
+DO $$
+BEGIN
+  EXECUTE format('ALTER FUNCTION ensure_transactions_partition(date) SET search_path = %I, pg_temp',
+    current_schema());
 END
 $$;
