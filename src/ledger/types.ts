@@ -124,7 +124,11 @@ export interface Ledger {
     note?: string,
   ): Promise<TransitionOutcome>;
   /** Transactions recorded for a merchant with occurredAt in [from, to), oldest first. */
-  exportTransactions(merchantId: string, from: string, to: string): AsyncIterable<StoredTransaction>;
+  exportTransactions(
+    merchantId: string,
+    from: string,
+    to: string,
+  ): AsyncIterable<StoredTransaction>;
   /** All merchants' transactions with occurredAt in [from, to), oldest first (replay). */
   scanTransactions(from: string, to: string, merchantId?: string): AsyncIterable<StoredTransaction>;
   listQuarantine(limit: number): Promise<(QuarantineRecord & { quarantinedAt: string })[]>;
