@@ -50,7 +50,10 @@ export async function openPostgresLedger(options: PostgresLedgerOptions): Promis
       await ledger.db.transaction(async (tx) => {
         // Concurrent CREATE SCHEMA IF NOT EXISTS can still collide in the catalog.
         await tx.query("SELECT pg_advisory_xact_lock(hashtextextended('txwatch.schema', 0))");
-        await tx.exec(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+        // Checked first: even IF NOT EXISTS needs CREATE on the database, which the
+        // application's role (using a schema the owner made) does not have.
+        const { rows } = await tx.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [schema]);
+        if (rows.length === 0) await tx.exec(`CREATE SCHEMA ${schema}`);
       });
     }
     await ledger.ping();

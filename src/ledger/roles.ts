@@ -10,10 +10,12 @@ const ROLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
  * nothing, so it can neither change ledger rows nor disable the triggers that forbid it.
  */
 export async function grantApplicationRole(db: SqlClient, role: string): Promise<void> {
-  if (!ROLE_NAME.test(role)) throw new Error(`role must match ${ROLE_NAME}, got ${JSON.stringify(role)}`);
+  if (!ROLE_NAME.test(role))
+    throw new Error(`role must match ${ROLE_NAME}, got ${JSON.stringify(role)}`);
   const { rows } = await db.query<{ schema: string }>("SELECT current_schema() AS schema");
   const schema = rows[0]?.schema;
-  if (schema === undefined || !ROLE_NAME.test(schema)) throw new Error(`unexpected schema ${schema}`);
+  if (schema === undefined || !ROLE_NAME.test(schema))
+    throw new Error(`unexpected schema ${schema}`);
   await db.transaction((tx) =>
     tx.exec(`
       GRANT USAGE ON SCHEMA ${schema} TO ${role};

@@ -1,7 +1,11 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import pg from "pg";
-import { grantApplicationRole, openPostgresLedger, type SqlLedger } from "../../src/ledger/index.ts";
+import {
+  grantApplicationRole,
+  openPostgresLedger,
+  type SqlLedger,
+} from "../../src/ledger/index.ts";
 import { DATABASE_URL, dropSchema, uniqueName } from "../support/services.ts";
 import { alertDrafts, ledgerRecords, ledgerSuite, uniqueMerchant } from "./ledger.suite.ts";
 
