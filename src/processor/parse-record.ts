@@ -22,9 +22,9 @@ export function parseRecord(record: ConsumedRecord, source: string): ParsedRecor
     quarantine: {
       source,
       sequenceNumber: record.sequenceNumber,
-      partitionKey: maskCardNumbers(record.partitionKey),
-      reason: maskCardNumbers(reason),
-      payload: maskCardNumbers(text.slice(0, MAX_QUARANTINED_PAYLOAD)),
+      partitionKey: storable(record.partitionKey),
+      reason: storable(reason),
+      payload: storable(text.slice(0, MAX_QUARANTINED_PAYLOAD)),
     },
   });
   let json: unknown;
@@ -41,6 +41,14 @@ export function parseRecord(record: ConsumedRecord, source: string): ParsedRecor
   const result = streamEnvelopeSchema.safeParse(json);
   if (!result.success) return quarantine(toValidationError(result.error, "", json).message);
   return { ok: true, record, envelope: result.data as StreamEnvelope };
+}
+
+/**
+ * Quarantine must never fail to store, or one bad record would block its partition forever:
+ * PostgreSQL text cannot hold NUL, and no card number may be stored.
+ */
+function storable(text: string): string {
+  return maskCardNumbers(text.replaceAll("\u0000", "\\u0000"));
 }
 
 function carriesCardNumber(json: unknown): boolean {

@@ -46,11 +46,18 @@ const idString = (field: string) =>
     }),
   );
 
+/** PostgreSQL cannot store NUL in text or jsonb: refuse it at the door, not in the ledger. */
+const noNul = (field: string) =>
+  z.refine<string>((v) => !v.includes("\u0000"), {
+    error: `${field} must not contain NUL characters`,
+  });
+
 const boundedString = (field: string, max: number) =>
   z
     .string({ error: `${field} must be a string` })
     .min(1, { error: `${field} must not be empty` })
-    .max(max, { error: `${field} must be at most ${max} characters` });
+    .max(max, { error: `${field} must be at most ${max} characters` })
+    .check(noNul(field));
 
 const cardSchema = z
   .strictObject({
@@ -138,10 +145,14 @@ export const transactionInputSchema = z.strictObject({
     .optional(),
   metadata: z
     .record(
-      z.string().max(64, { error: "metadata keys must be at most 64 characters" }),
+      z
+        .string()
+        .max(64, { error: "metadata keys must be at most 64 characters" })
+        .check(noNul("metadata keys")),
       z
         .string({ error: "metadata values must be strings" })
-        .max(256, { error: "metadata values must be at most 256 characters" }),
+        .max(256, { error: "metadata values must be at most 256 characters" })
+        .check(noNul("metadata values")),
       { error: "metadata must be an object of string values" },
     )
     .refine((m) => Object.keys(m).length <= 20, { error: "metadata must have at most 20 keys" })
@@ -149,6 +160,11 @@ export const transactionInputSchema = z.strictObject({
 });
 
 export type TransactionInput = z.infer<typeof transactionInputSchema>;
+
+/** Ids in URL paths follow the same rules; anything else cannot name a stored resource. */
+export function isPlausibleId(value: string, max = 64): boolean {
+  return value.length >= 1 && value.length <= max && !value.includes("\u0000");
+}
 
 /** Renders a zod path as the field name a client sees: paymentMethod.card.number, items[2]. */
 export function fieldOf(path: readonly PropertyKey[], prefix = ""): string | undefined {

@@ -218,6 +218,29 @@ export function processBatchSuite(name: string, open: () => Promise<Stores>): vo
       assert.ok(!logs.join("").includes(TEST_PAN), "no card number in the logs");
     });
 
+    test("PRC-1 a record PostgreSQL could not store (NUL bytes) is quarantined, never a poison pill", async () => {
+      const good = record({ customerId: "c-nul" });
+      const env = JSON.parse(good.data.toString()) as StreamEnvelope;
+      const poisoned = raw(
+        JSON.stringify({
+          ...env,
+          tx: {
+            ...env.tx,
+            transactionId: "nul-1",
+            customerId: "c\u0000x",
+            metadata: { k: "\u0000" },
+          },
+        }),
+      );
+      const result = await processBatch([poisoned, good], deps);
+      assert.deepEqual(result, { batchItemFailures: [] });
+      assert.ok(await stores.ledger.getTransaction("japancart", good.tx.transactionId));
+      const q = (await stores.ledger.listQuarantine(1000)).find(
+        (r) => r.sequenceNumber === poisoned.sequenceNumber,
+      );
+      assert.match(q!.reason, /NUL/);
+    });
+
     test("PRC-1 a dependency failure hands every record back for redelivery", async () => {
       const batch = [record({ customerId: "c-down" }), record({ customerId: "c-down" })];
       const broken: HistoryStore = Object.create(stores.history);

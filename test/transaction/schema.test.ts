@@ -91,6 +91,8 @@ describe("transaction schema", () => {
       "metadata",
       /at most 20/,
     ],
+    ["NUL in customerId", { customerId: "c\u0000" }, "customerId", /NUL/],
+    ["NUL in a metadata value", { metadata: { a: "x\u0000" } }, "metadata.a", /NUL/],
     ["unknown top-level field", { riskScore: 3 }, "riskScore", /not a known field/],
   ];
   for (const [name, overrides, field, message] of cases) {

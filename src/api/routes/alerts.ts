@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply } from "fastify";
 import { z } from "zod";
 import { ApiError, dependency } from "../../errors.ts";
 import type { Alert, AlertTransition } from "../../ledger/types.ts";
-import { isRfc3339WithOffset, toValidationError } from "../../transaction/schema.ts";
+import { isPlausibleId, isRfc3339WithOffset, toValidationError } from "../../transaction/schema.ts";
 import { type ApiDeps, merchantOf } from "../types.ts";
 
 const instant = (field: string) =>
@@ -16,8 +16,14 @@ const listQuerySchema = z.strictObject({
       error: "status must be one of open, acknowledged, closed",
     })
     .optional(),
-  customerId: z.string().min(1).max(64).optional(),
-  rule: z.string().min(1).max(128).optional(),
+  customerId: z
+    .string()
+    .refine((v) => isPlausibleId(v), { error: "customerId must be 1-64 characters" })
+    .optional(),
+  rule: z
+    .string()
+    .refine((v) => isPlausibleId(v, 128), { error: "rule must be 1-128 characters" })
+    .optional(),
   from: instant("from").optional(),
   to: instant("to").optional(),
   cursor: z.string().min(1).max(512).optional(),

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
-import { dependency } from "../../errors.ts";
+import { ApiError, dependency } from "../../errors.ts";
 import { HISTORY_WINDOW_SECONDS } from "../../history/types.ts";
+import { isPlausibleId } from "../../transaction/schema.ts";
 import { type ApiDeps, merchantOf } from "../types.ts";
 
 export function customerRoutes(app: FastifyInstance, deps: ApiDeps): void {
@@ -10,6 +11,9 @@ export function customerRoutes(app: FastifyInstance, deps: ApiDeps): void {
     async (request) => {
       const merchantId = merchantOf(request);
       const { customerId } = request.params;
+      if (!isPlausibleId(customerId)) {
+        throw new ApiError("TXW_ERR_NOT_FOUND", "no such customer");
+      }
       const now = (deps.now ?? Date.now)();
       const entries = await dependency(
         "history store",

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { ApiError, dependency } from "../../errors.ts";
 import type { StoredTransaction } from "../../ledger/types.ts";
+import { isPlausibleId } from "../../transaction/schema.ts";
 import { ingest, itemsOf } from "../ingest.ts";
 import { type ApiDeps, merchantOf } from "../types.ts";
 
@@ -48,6 +49,9 @@ export function transactionRoutes(app: FastifyInstance, deps: ApiDeps): void {
     async (request) => {
       const merchantId = merchantOf(request);
       const { transactionId } = request.params;
+      if (!isPlausibleId(transactionId)) {
+        throw new ApiError("TXW_ERR_NOT_FOUND", "no such transaction");
+      }
       const stored = await dependency(
         "ledger",
         deps.ledger.getTransaction(merchantId, transactionId),
