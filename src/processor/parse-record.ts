@@ -45,10 +45,10 @@ export function parseRecord(record: ConsumedRecord, source: string): ParsedRecor
 
 /**
  * Quarantine must never fail to store, or one bad record would block its partition forever:
- * PostgreSQL text cannot hold NUL, and no card number may be stored.
+ * PostgreSQL text cannot hold NUL or lone surrogates, and no card number may be stored.
  */
 function storable(text: string): string {
-  return maskCardNumbers(text.replaceAll("\u0000", "\\u0000"));
+  return maskCardNumbers(text.toWellFormed().replaceAll("\u0000", "\\u0000"));
 }
 
 function carriesCardNumber(json: unknown): boolean {

@@ -46,10 +46,17 @@ const idString = (field: string) =>
     }),
   );
 
-/** PostgreSQL cannot store NUL in text or jsonb: refuse it at the door, not in the ledger. */
-const noNul = (field: string) =>
-  z.refine<string>((v) => !v.includes("\u0000"), {
-    error: `${field} must not contain NUL characters`,
+/**
+ * PostgreSQL cannot store NUL or a lone UTF-16 surrogate in text or jsonb. Refused at the door,
+ * or the record would fail every ledger commit of its batch and block its partition.
+ */
+export function isStorableText(value: string): boolean {
+  return value.isWellFormed() && !value.includes("\u0000");
+}
+
+const storableText = (field: string) =>
+  z.refine<string>(isStorableText, {
+    error: `${field} must be well-formed Unicode without NUL characters`,
   });
 
 const boundedString = (field: string, max: number) =>
@@ -57,7 +64,7 @@ const boundedString = (field: string, max: number) =>
     .string({ error: `${field} must be a string` })
     .min(1, { error: `${field} must not be empty` })
     .max(max, { error: `${field} must be at most ${max} characters` })
-    .check(noNul(field));
+    .check(storableText(field));
 
 const cardSchema = z
   .strictObject({
@@ -148,11 +155,11 @@ export const transactionInputSchema = z.strictObject({
       z
         .string()
         .max(64, { error: "metadata keys must be at most 64 characters" })
-        .check(noNul("metadata keys")),
+        .check(storableText("metadata keys")),
       z
         .string({ error: "metadata values must be strings" })
         .max(256, { error: "metadata values must be at most 256 characters" })
-        .check(noNul("metadata values")),
+        .check(storableText("metadata values")),
       { error: "metadata must be an object of string values" },
     )
     .refine((m) => Object.keys(m).length <= 20, { error: "metadata must have at most 20 keys" })
@@ -163,7 +170,7 @@ export type TransactionInput = z.infer<typeof transactionInputSchema>;
 
 /** Ids in URL paths follow the same rules; anything else cannot name a stored resource. */
 export function isPlausibleId(value: string, max = 64): boolean {
-  return value.length >= 1 && value.length <= max && !value.includes("\u0000");
+  return value.length >= 1 && value.length <= max && isStorableText(value);
 }
 
 /** Renders a zod path as the field name a client sees: paymentMethod.card.number, items[2]. */

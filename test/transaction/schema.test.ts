@@ -93,6 +93,7 @@ describe("transaction schema", () => {
     ],
     ["NUL in customerId", { customerId: "c\u0000" }, "customerId", /NUL/],
     ["NUL in a metadata value", { metadata: { a: "x\u0000" } }, "metadata.a", /NUL/],
+    ["a lone surrogate in deviceId", { deviceId: "d\ud800" }, "deviceId", /well-formed Unicode/],
     ["unknown top-level field", { riskScore: 3 }, "riskScore", /not a known field/],
   ];
   for (const [name, overrides, field, message] of cases) {
