@@ -119,13 +119,20 @@ describe("txwatch start on embedded defaults", () => {
     assert.match(migrate.stderr, /in use by txwatch \(pid \d+\)/);
   });
 
-  test("LOC-1 SIGTERM stops cleanly; a restart keeps the ledger, prints no new key, and the chain verifies", async () => {
+  test("LOC-1 SIGTERM stops cleanly; a restart keeps the ledger, prints no new key, and the chain verifies", {
+    timeout: 90_000,
+  }, async () => {
     const tx = wireTransaction({ merchantId: "demo", customerId: "cust-restart" });
     await fetch(`${monitor.url}/v1/transactions`, {
       method: "POST",
       headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
       body: JSON.stringify(tx),
     });
+    // A live event stream must not hold the stop up.
+    const sse = await fetch(`${monitor.url}/v1/alerts/stream`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    assert.equal(sse.status, 200);
     assert.equal(await monitor.stop("SIGTERM"), 0);
     const verified = await runCli(["verify-ledger"], cleanEnv({ TXWATCH_DATA_DIR: dir }));
     assert.equal(verified.code, 0, verified.stderr);

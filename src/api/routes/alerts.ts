@@ -45,6 +45,14 @@ const noteSchema = z.strictObject({
 const HEARTBEAT_MS = 15_000;
 
 export function alertRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  // Event streams never end on their own; close them when the server stops, or it would wait
+  // for them forever and SIGTERM could not finish.
+  const open = new Set<FastifyReply>();
+  app.addHook("preClose", async () => {
+    for (const reply of open) reply.raw.end();
+    open.clear();
+  });
+
   app.get("/v1/alerts", async (request) => {
     const parsed = listQuerySchema.safeParse(request.query);
     if (!parsed.success) throw toValidationError(parsed.error, "", request.query);
@@ -64,9 +72,11 @@ export function alertRoutes(app: FastifyInstance, deps: ApiDeps): void {
       reply.raw.write(`id: ${alert.id}\nevent: alert\ndata: ${JSON.stringify(alert)}\n\n`);
     const unsubscribe = deps.hub.subscribe(merchantId, send);
     const heartbeat = setInterval(() => reply.raw.write(": keep-alive\n\n"), HEARTBEAT_MS);
+    open.add(reply);
     request.raw.on("close", () => {
       clearInterval(heartbeat);
       unsubscribe();
+      open.delete(reply);
     });
   });
 
