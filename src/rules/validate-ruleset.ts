@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { ValidationError } from "../errors.ts";
+import { valueAt } from "../validation.ts";
 import { isRuleKind, RULE_KINDS, RULE_SCHEMAS, type Rule } from "./rule-kinds.ts";
 import { type RulesetDocument, rulesetHeaderSchema } from "./ruleset-schema.ts";
 
@@ -21,15 +22,6 @@ function join(base: string, sub: string, sep = "."): string {
   if (base === "") return sub;
   if (sub === "" || sub.startsWith("[")) return base + sub;
   return base + sep + sub;
-}
-
-function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
-  let value = input;
-  for (const key of path) {
-    if (typeof value !== "object" || value === null) return undefined;
-    value = (value as Record<PropertyKey, unknown>)[key];
-  }
-  return value;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { luhnValid } from "../transaction/schema.ts";
 import type { Channel, PaymentMethodType } from "../transaction/types.ts";
 
 /**
@@ -164,17 +165,8 @@ export function clampAmount(profile: MerchantProfile, amount: number): number {
 
 /** The Luhn check digit that makes `partial` + digit pass the check. */
 export function luhnCheckDigit(partial: string): string {
-  let sum = 0;
-  for (let i = 0; i < partial.length; i++) {
-    // Counting from the right of the final number, the payload's last digit is doubled.
-    let d = partial.charCodeAt(partial.length - 1 - i) - 48;
-    if (i % 2 === 0) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-  }
-  return String((10 - (sum % 10)) % 10);
+  for (let d = 0; d <= 9; d++) if (luhnValid(`${partial}${d}`)) return String(d);
+  throw new Error(`no Luhn digit for ${partial}`); // unreachable: one digit always fits
 }
 
 /** A 16-digit card number with a test-range BIN and a correct Luhn digit. */

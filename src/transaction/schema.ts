@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 import { ValidationError } from "../errors.ts";
+import { valueAt } from "../validation.ts";
 import { CHANNELS, PAYMENT_METHOD_TYPES } from "./types.ts";
 
 const ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -181,15 +182,6 @@ export function fieldOf(path: readonly PropertyKey[], prefix = ""): string | und
     else out += out === "" ? String(part) : `.${String(part)}`;
   }
   return out === "" ? undefined : out;
-}
-
-function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
-  let value = input;
-  for (const key of path) {
-    if (typeof value !== "object" || value === null) return undefined;
-    value = (value as Record<PropertyKey, unknown>)[key];
-  }
-  return value;
 }
 
 /** Turns the first zod issue into a ValidationError naming the field. */
