@@ -12,14 +12,13 @@ import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { AlertHub } from "../src/alerts/hub.ts";
-import { buildApp } from "../src/api/app.ts";
 import { createApiKey } from "../src/api/auth.ts";
 import { RedisHistoryStore } from "../src/history/index.ts";
 import { openPostgresLedger } from "../src/ledger/index.ts";
 import { createLogger } from "../src/observability/logger.ts";
 import { createMetrics } from "../src/observability/metrics.ts";
-import { processBatch } from "../src/processor/process-batch.ts";
 import { defaultRuleset } from "../src/rules/index.ts";
+import { startPipeline } from "../src/runtime/pipeline.ts";
 import { LocalLogStream } from "../src/stream/index.ts";
 import { buildWorkload } from "./workload.ts";
 
@@ -44,34 +43,24 @@ await ledger.migrate();
 const redis = new Redis(REDIS_URL);
 const history = new RedisHistoryStore(redis, prefix);
 const stream = new LocalLogStream({ partitions: 4 });
-const log = createLogger("warn");
 const metrics = createMetrics();
 const hub = new AlertHub();
-const app = await buildApp({
-  ledger,
-  history,
-  stream,
-  tokenKey: Buffer.alloc(32, 9),
-  hub,
-  metrics,
-  log,
-  rateLimitPerMinute: 1_000_000,
-  bodyLimitBytes: 8 * 1024 * 1024,
-});
-const ruleset = defaultRuleset();
-const consumer = stream.consume(
-  (records) =>
-    processBatch(records, {
-      history,
-      ledger,
-      ruleset: () => ruleset,
-      alerts: hub,
-      log,
-      metrics,
-      source: "bench",
-    }),
-  { batchSize: BATCH },
+const pipeline = await startPipeline(
+  {
+    ledger,
+    history,
+    stream,
+    tokenKey: Buffer.alloc(32, 9),
+    hub,
+    alerts: hub,
+    metrics,
+    log: createLogger("warn"),
+    ruleset: defaultRuleset(),
+    source: "bench",
+  },
+  { rateLimitPerMinute: 1_000_000, bodyLimitBytes: 8 * 1024 * 1024, batchSize: BATCH },
 );
+const { app } = pipeline;
 const url = await app.listen({ port: 0, host: "127.0.0.1" });
 const key = await createApiKey(ledger, "bench");
 
@@ -119,8 +108,7 @@ const { rows } = await client.query<{ p50: number; p95: number; p99: number; n: 
 );
 const latency = rows[0]!;
 
-await app.close();
-await consumer.stop();
+await pipeline.stop();
 await stream.close();
 let cursor = "0";
 do {

@@ -1,7 +1,6 @@
 import { Writable } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import { AlertHub } from "../../src/alerts/hub.ts";
-import { buildApp } from "../../src/api/app.ts";
 import { createApiKey } from "../../src/api/auth.ts";
 import type { ApiDeps } from "../../src/api/types.ts";
 import { MemoryHistoryStore, RedisHistoryStore } from "../../src/history/index.ts";
@@ -10,11 +9,10 @@ import { openEmbeddedLedger, openPostgresLedger } from "../../src/ledger/index.t
 import type { Ledger, StoredTransaction } from "../../src/ledger/types.ts";
 import { createLogger } from "../../src/observability/logger.ts";
 import { createMetrics } from "../../src/observability/metrics.ts";
-import { processBatch } from "../../src/processor/process-batch.ts";
 import { defaultRuleset } from "../../src/rules/index.ts";
 import type { CompiledRuleset } from "../../src/rules/types.ts";
+import { startPipeline } from "../../src/runtime/pipeline.ts";
 import { LocalLogStream } from "../../src/stream/index.ts";
-import type { Consumer } from "../../src/stream/types.ts";
 import { connectTestRedis, DATABASE_URL, deleteKeys, dropSchema, uniqueName } from "./services.ts";
 
 export interface HarnessOptions {
@@ -80,36 +78,28 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   });
   const log = createLogger("debug", sink);
   const hub = new AlertHub();
-  const metrics = createMetrics();
-  const deps: ApiDeps = {
-    ledger,
-    history,
-    stream,
-    tokenKey: Buffer.alloc(32, 1),
-    hub,
-    metrics,
-    log,
-    rateLimitPerMinute: options.rateLimitPerMinute ?? 10_000,
-    bodyLimitBytes: options.bodyLimitBytes ?? 4 * 1024 * 1024,
-  };
-  const app = await buildApp(deps);
-  let consumer: Consumer | undefined;
-  if (options.process !== false) {
-    const ruleset = options.ruleset ?? defaultRuleset();
-    consumer = stream.consume(
-      (records) =>
-        processBatch(records, {
-          history,
-          ledger,
-          ruleset: () => ruleset,
-          alerts: hub,
-          log,
-          metrics,
-          source: "local",
-        }),
-      { batchSize: 100, idleMs: 20 },
-    );
-  }
+  const pipeline = await startPipeline(
+    {
+      ledger,
+      history,
+      stream,
+      tokenKey: Buffer.alloc(32, 1),
+      hub,
+      alerts: hub,
+      metrics: createMetrics(),
+      log,
+      ruleset: options.ruleset ?? defaultRuleset(),
+      source: "local",
+    },
+    {
+      rateLimitPerMinute: options.rateLimitPerMinute ?? 10_000,
+      bodyLimitBytes: options.bodyLimitBytes ?? 4 * 1024 * 1024,
+      batchSize: 100,
+      idleMs: 20,
+      process: options.process !== false,
+    },
+  );
+  const { app, api: deps } = pipeline;
   return {
     app,
     deps,
@@ -130,8 +120,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       }
     },
     async close() {
-      await app.close();
-      await consumer?.stop();
+      await pipeline.stop();
       await stream.close();
       for (const cleanup of cleanups) await cleanup();
     },
