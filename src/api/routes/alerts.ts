@@ -2,13 +2,9 @@ import type { FastifyInstance, FastifyReply } from "fastify";
 import { z } from "zod";
 import { ApiError, dependency } from "../../errors.ts";
 import type { Alert, AlertTransition } from "../../ledger/types.ts";
-import { isPlausibleId, isRfc3339WithOffset, toValidationError } from "../../transaction/schema.ts";
+import { isPlausibleId, toValidationError } from "../../transaction/schema.ts";
+import { queryInstant } from "../query-instant.ts";
 import { type ApiDeps, merchantOf } from "../types.ts";
-
-const instant = (field: string) =>
-  z
-    .string()
-    .refine(isRfc3339WithOffset, { error: `${field} must be an RFC 3339 timestamp with offset` });
 
 const listQuerySchema = z.strictObject({
   status: z
@@ -24,8 +20,8 @@ const listQuerySchema = z.strictObject({
     .string()
     .refine((v) => isPlausibleId(v, 128), { error: "rule must be 1-128 characters" })
     .optional(),
-  from: instant("from").optional(),
-  to: instant("to").optional(),
+  from: queryInstant("from").optional(),
+  to: queryInstant("to").optional(),
   cursor: z.string().min(1).max(512).optional(),
   limit: z.coerce
     .number({ error: "limit must be an integer from 1 to 500" })
