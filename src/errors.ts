@@ -1,3 +1,5 @@
+import { maskCardNumbers } from "./transaction/tokenize.ts";
+
 /**
  * The one catalogue of coded errors the service returns (API.md "Errors").
  * Each code has exactly one HTTP status; handlers throw ApiError and the error hook renders it,
@@ -79,4 +81,19 @@ export class DependencyError extends ApiError {
     super("TXW_ERR_UNAVAILABLE", `the ${dependency} is unavailable; retry later`);
     this.name = "DependencyError";
   }
+}
+
+/**
+ * What may be logged of a dependency's error: its name, code and message, with card numbers
+ * masked and credentials cut out of any URL (a driver may quote its connection string).
+ */
+export function safeErrorFields(error: unknown): { name: string; code?: string; message: string } {
+  if (!(error instanceof Error)) return { name: typeof error, message: "non-error thrown" };
+  const code = (error as { code?: unknown }).code;
+  const message = maskCardNumbers(error.message).replace(/\/\/[^/@\s]*@/g, "//[redacted]@");
+  return {
+    name: error.name,
+    ...(typeof code === "string" && { code }),
+    message,
+  };
 }

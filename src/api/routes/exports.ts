@@ -1,18 +1,16 @@
 import { Readable } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
-import { ValidationError } from "../../errors.ts";
-import { isRfc3339WithOffset, toValidationError } from "../../transaction/schema.ts";
+import { ApiError, dependency, safeErrorFields, ValidationError } from "../../errors.ts";
+import type { StoredTransaction } from "../../ledger/types.ts";
+import { toValidationError } from "../../transaction/schema.ts";
+import { queryInstant } from "../query-instant.ts";
 import { type ApiDeps, merchantOf } from "../types.ts";
 import { presentTransaction } from "./transactions.ts";
 
 const exportQuerySchema = z.strictObject({
-  from: z
-    .string({ error: "from is required" })
-    .refine(isRfc3339WithOffset, { error: "from must be an RFC 3339 timestamp with offset" }),
-  to: z
-    .string({ error: "to is required" })
-    .refine(isRfc3339WithOffset, { error: "to must be an RFC 3339 timestamp with offset" }),
+  from: queryInstant("from"),
+  to: queryInstant("to"),
 });
 
 export function exportRoutes(app: FastifyInstance, deps: ApiDeps): void {
@@ -26,9 +24,28 @@ export function exportRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const { from, to } = parsed.data;
     if (Date.parse(from) >= Date.parse(to))
       throw new ValidationError("to", "to must be after from");
-    const rows = deps.ledger.exportTransactions(merchantOf(request), from, to);
+    const rows = deps.ledger
+      .exportTransactions(merchantOf(request), from, to)
+      [Symbol.asyncIterator]();
+    // The first page is read before any byte is sent, so a ledger that is down is still a
+    // clean 503 with the catalogued body.
+    let step = await dependency("ledger", rows.next());
     async function* lines() {
-      for await (const row of rows) yield `${JSON.stringify(presentTransaction(row))}\n`;
+      try {
+        while (step.done !== true) {
+          yield `${JSON.stringify(presentTransaction(step.value as StoredTransaction))}\n`;
+          step = await rows.next();
+        }
+      } catch (error) {
+        // Headers and part of the body are out: the only signal left is to cut the connection,
+        // so a client never mistakes a truncated export for a complete one. Fastify destroys
+        // the response when the payload stream fails; it logs only the opaque error below.
+        request.log.error(
+          { cause: safeErrorFields(error), code: "TXW_ERR_UNAVAILABLE" },
+          "export aborted mid-stream: the ledger failed",
+        );
+        throw new ApiError("TXW_ERR_UNAVAILABLE", "export aborted: the ledger is unavailable");
+      }
     }
     return reply
       .header("content-type", "application/x-ndjson; charset=utf-8")
