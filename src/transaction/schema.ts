@@ -5,12 +5,24 @@ import { valueAt } from "../validation.ts";
 import { CHANNELS, PAYMENT_METHOD_TYPES } from "./types.ts";
 
 const ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
+// RFC 3339 §5.6: "T" and "Z" may be lowercase.
 const RFC3339_WITH_OFFSET =
-  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-](\d{2}):(\d{2}))$/;
+  /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|([+-])(\d{2}):(\d{2}))$/;
+/**
+ * The instants the system can hold: PostgreSQL's timestamptz and ISO 8601 four-digit years end
+ * at 9999 (a year-10000 instant would fail every ledger commit of its batch), and nothing
+ * before the epoch is a plausible payment or period bound.
+ */
+const MIN_INSTANT_MS = Date.UTC(1970, 0, 1);
+const MAX_INSTANT_MS = Date.UTC(10000, 0, 1) - 1;
 const CURRENCIES = new Set(Intl.supportedValuesOf("currency"));
 const REGIONS = new Intl.DisplayNames(["en"], { type: "region", fallback: "none" });
 
-/** Calendar-checks an RFC 3339 timestamp: Date.parse alone accepts 2026-02-30. */
+/**
+ * Calendar-checks an RFC 3339 timestamp (Date.parse alone accepts 2026-02-30) and requires the
+ * instant, after its offset, to lie in UTC years 1970..9999: "9999-12-31T23:59:59-23:59" is
+ * valid syntax but an instant in year 10000.
+ */
 export function isRfc3339WithOffset(value: string): boolean {
   const m = RFC3339_WITH_OFFSET.exec(value);
   if (!m) return false;
@@ -18,8 +30,15 @@ export function isRfc3339WithOffset(value: string): boolean {
   const date = new Date(Date.UTC(year!, month! - 1, day!));
   if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month! - 1) return false;
   if (date.getUTCDate() !== day || hour! > 23 || minute! > 59 || second! > 59) return false;
-  if (m[9] !== undefined && (Number(m[9]) > 23 || Number(m[10]) > 59)) return false;
-  return Number.isFinite(Date.parse(value));
+  let offsetMinutes = 0;
+  if (m[9] !== undefined) {
+    const [offsetHour, offsetMinute] = [Number(m[10]), Number(m[11])];
+    if (offsetHour > 23 || offsetMinute > 59) return false;
+    offsetMinutes = (m[9] === "-" ? -1 : 1) * (offsetHour * 60 + offsetMinute);
+  }
+  // Whole seconds decide: a fraction cannot cross a year boundary the second itself does not.
+  const instant = date.getTime() + ((hour! * 60 + minute! - offsetMinutes) * 60 + second!) * 1000;
+  return instant >= MIN_INSTANT_MS && instant <= MAX_INSTANT_MS;
 }
 
 export function isCountryCode(value: string): boolean {

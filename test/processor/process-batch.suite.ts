@@ -241,6 +241,25 @@ export function processBatchSuite(name: string, open: () => Promise<Stores>): vo
       assert.match(q!.reason, /NUL/);
     });
 
+    test("PRC-1 PRC-4 a record whose occurredAt the ledger cannot store (year 10000 in UTC) is quarantined, never a poison pill", async () => {
+      const good = record({ customerId: "c-y10k" });
+      const env = JSON.parse(good.data.toString()) as StreamEnvelope;
+      const poisoned = raw(
+        JSON.stringify({
+          ...env,
+          tx: { ...env.tx, transactionId: "y10k-1", occurredAt: "9999-12-31T23:59:59-23:59" },
+        }),
+      );
+      const result = await processBatch([poisoned, good], deps);
+      assert.deepEqual(result, { batchItemFailures: [] });
+      assert.ok(await stores.ledger.getTransaction("japancart", good.tx.transactionId));
+      assert.equal(await stores.ledger.getTransaction("japancart", "y10k-1"), null);
+      const q = (await stores.ledger.listQuarantine(1000)).find(
+        (r) => r.sequenceNumber === poisoned.sequenceNumber,
+      );
+      assert.match(q!.reason, /occurredAt/);
+    });
+
     test("PRC-1 a dependency failure hands every record back for redelivery", async () => {
       const batch = [record({ customerId: "c-down" }), record({ customerId: "c-down" })];
       const broken: HistoryStore = Object.create(stores.history);

@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { parseTransactionInput, streamEnvelopeSchema } from "../../src/transaction/schema.ts";
+import {
+  isRfc3339WithOffset,
+  parseTransactionInput,
+  streamEnvelopeSchema,
+} from "../../src/transaction/schema.ts";
 import { cardToken, maskCardNumbers, tokenizeTransaction } from "../../src/transaction/tokenize.ts";
 import { TEST_PAN, wireTransaction } from "../support/fixtures.ts";
 
@@ -105,6 +109,37 @@ describe("transaction schema", () => {
       assert.match(error.message, message);
     });
   }
+
+  test("ING-1 PRC-1 occurredAt must be an instant the ledger can store: UTC years 1970..9999", () => {
+    for (const occurredAt of [
+      "9999-12-31T23:59:59-23:59", // year 10000 in UTC: PostgreSQL refuses it at commit
+      "9999-12-31T23:59:59.999-00:01",
+      "1970-01-01T00:00:00+00:01",
+      "1969-12-31T23:59:59Z",
+      "0001-01-01T00:00:00Z",
+    ]) {
+      const error = fieldError(wireTransaction({ occurredAt }));
+      assert.equal(error.field, "occurredAt", occurredAt);
+      assert.match(error.message, /RFC 3339/);
+    }
+    for (const occurredAt of [
+      "9999-12-31T00:00:00-23:59",
+      "9999-12-31T23:59:59.999Z",
+      "1970-01-01T00:00:00Z",
+      "1970-01-01T23:59:00+23:59",
+    ]) {
+      assert.equal(parseTransactionInput(wireTransaction({ occurredAt })).ok, true, occurredAt);
+    }
+  });
+
+  test("ING-1 RFC 3339 timestamps may use lowercase t and z (RFC 3339 section 5.6)", () => {
+    for (const value of ["2026-11-21t09:30:00z", "2026-11-21t09:30:00.5+09:00"]) {
+      assert.equal(isRfc3339WithOffset(value), true, value);
+      assert.equal(parseTransactionInput(wireTransaction({ occurredAt: value })).ok, true);
+    }
+    assert.equal(isRfc3339WithOffset("2026-11-21x09:30:00z"), false);
+    assert.equal(isRfc3339WithOffset("2026-11-21T09:30:00+24:00"), false);
+  });
 
   test("ING-1 a batch prefix is part of the field and the message", () => {
     const result = parseTransactionInput(wireTransaction({ amount: -1 }), "transactions[3]");
