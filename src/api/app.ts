@@ -27,6 +27,9 @@ export async function buildApp(deps: ApiDeps): Promise<FastifyInstance> {
     if (body === "") done(null, undefined);
     else parseJson(request, body.toString(), done);
   });
+  // Fastify parses text/plain by default, which let a text body reach the alert actions as a
+  // string (a 400). Every body the API takes is JSON: any other declared type is a 415.
+  app.removeContentTypeParser("text/plain");
   healthRoutes(app, deps);
 
   await app.register(async (v1) => {

@@ -2,7 +2,8 @@ import type { FastifyInstance, FastifyReply } from "fastify";
 import { z } from "zod";
 import { ApiError, dependency } from "../../errors.ts";
 import type { Alert, AlertTransition } from "../../ledger/types.ts";
-import { isPlausibleId, toValidationError } from "../../transaction/schema.ts";
+import { isPlausibleId, isStorableText, toValidationError } from "../../transaction/schema.ts";
+import { maskCardNumbers } from "../../transaction/tokenize.ts";
 import { queryInstant } from "../query-instant.ts";
 import { type ApiDeps, merchantOf } from "../types.ts";
 
@@ -35,8 +36,19 @@ const noteSchema = z.strictObject({
   note: z
     .string({ error: "note must be a string" })
     .max(2000, { error: "note must be at most 2000 characters" })
+    // PostgreSQL cannot store NUL or a lone surrogate: refused here, not a failed write (503).
+    .refine(isStorableText, { error: "note must be well-formed Unicode without NUL characters" })
+    // Notes are stored and shown to analysts as written: a card number must never get in.
+    .refine((v) => !containsCardNumber(v), {
+      error: "note must not contain a card number; refer to the transaction instead",
+    })
     .optional(),
 });
+
+/** Until src/transaction/ offers a shared check: anything the PAN masking would change. */
+function containsCardNumber(text: string): boolean {
+  return maskCardNumbers(text) !== text;
+}
 
 const HEARTBEAT_MS = 15_000;
 
