@@ -1,6 +1,6 @@
 import { ApiError, dependency, type ErrorBody, ValidationError } from "../errors.ts";
 import { parseTransactionInput } from "../transaction/schema.ts";
-import { tokenizeTransaction } from "../transaction/tokenize.ts";
+import { containsCardNumber, tokenizeTransaction } from "../transaction/tokenize.ts";
 import type { StreamEnvelope, Transaction } from "../transaction/types.ts";
 import type { ApiDeps } from "./types.ts";
 
@@ -70,7 +70,10 @@ function validate(deps: ApiDeps, merchantId: string, item: unknown, prefix: stri
     const id = (item as { transactionId?: unknown } | null)?.transactionId;
     return {
       result: {
-        ...(typeof id === "string" && id.length <= 64 && { transactionId: id }),
+        // Not echoed when it holds a card number: the answer must not carry one either.
+        ...(typeof id === "string" &&
+          id.length <= 64 &&
+          !containsCardNumber(id) && { transactionId: id }),
         status: "rejected",
         error: parsed.error.toBody().error,
       },

@@ -2,6 +2,7 @@ import { isIP } from "node:net";
 import { z } from "zod";
 import { ValidationError } from "../errors.ts";
 import { valueAt } from "../validation.ts";
+import { containsCardNumber, luhnValid } from "./card-number.ts";
 import { CHANNELS, PAYMENT_METHOD_TYPES } from "./types.ts";
 
 const ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -45,25 +46,23 @@ export function isCountryCode(value: string): boolean {
   return /^[A-Z]{2}$/.test(value) && REGIONS.of(value) !== undefined;
 }
 
-/** Luhn check: catches mistyped numbers before they become tokens nobody can match. */
-export function luhnValid(digits: string): boolean {
-  let sum = 0;
-  for (let i = 0; i < digits.length; i++) {
-    let d = digits.charCodeAt(digits.length - 1 - i) - 48;
-    if (i % 2 === 1) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-  }
-  return sum % 10 === 0;
-}
+export { luhnValid } from "./card-number.ts";
+
+/**
+ * PRIV-1: a card number may only arrive in paymentMethod.card.number, which is tokenized; in any
+ * other field it would be stored and logged as sent. The message never repeats the value.
+ */
+const noCardNumber = (field: string) =>
+  z.refine<string>((v) => !containsCardNumber(v), {
+    error: `${field} must not contain a card number; send it only in paymentMethod.card.number`,
+  });
 
 const idString = (field: string) =>
   z.string({ error: `${field} must be a string` }).check(
     z.refine((v) => ID_PATTERN.test(v), {
       error: `${field} must be 1-64 characters of A-Z a-z 0-9 _ . : -`,
     }),
+    noCardNumber(field),
   );
 
 /**
@@ -84,7 +83,7 @@ const boundedString = (field: string, max: number) =>
     .string({ error: `${field} must be a string` })
     .min(1, { error: `${field} must not be empty` })
     .max(max, { error: `${field} must be at most ${max} characters` })
-    .check(storableText(field));
+    .check(storableText(field), noCardNumber(field));
 
 const cardSchema = z
   .strictObject({
@@ -179,10 +178,15 @@ export const transactionInputSchema = z.strictObject({
       z
         .string({ error: "metadata values must be strings" })
         .max(256, { error: "metadata values must be at most 256 characters" })
-        .check(storableText("metadata values")),
+        .check(storableText("metadata values"), noCardNumber("metadata values")),
       { error: "metadata must be an object of string values" },
     )
     .refine((m) => Object.keys(m).length <= 20, { error: "metadata must have at most 20 keys" })
+    // On the record, not the key schema: a key's issue path is the key, and the field named in
+    // the error must not repeat the card number.
+    .refine((m) => !Object.keys(m).some(containsCardNumber), {
+      error: "metadata keys must not contain a card number",
+    })
     .optional(),
 });
 

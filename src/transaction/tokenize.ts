@@ -1,4 +1,5 @@
 import { createHmac } from "node:crypto";
+import { binOf } from "./card-number.ts";
 import type { TransactionInput } from "./schema.ts";
 import type { Transaction } from "./types.ts";
 
@@ -11,7 +12,15 @@ export function cardToken(number: string, key: Buffer): string {
   return `tok_${createHmac("sha256", key).update(number).digest("base64url")}`;
 }
 
-/** The stored form of a validated transaction: no card number, only token, BIN and last 4. */
+function tokenizedBin(number: string): { bin?: string } {
+  const bin = binOf(number);
+  return bin === undefined ? {} : { bin };
+}
+
+/**
+ * The stored form of a validated transaction: no card number, only token, last 4 and, for
+ * numbers of 15 digits or more, the BIN (binOf).
+ */
 export function tokenizeTransaction(input: TransactionInput, key: Buffer): Transaction {
   const { paymentMethod, ...rest } = input;
   const card = paymentMethod.card;
@@ -20,17 +29,9 @@ export function tokenizeTransaction(input: TransactionInput, key: Buffer): Trans
   const tokenized =
     number === undefined
       ? { token: token!, ...(bin && { bin }), ...(last4 && { last4 }) }
-      : { token: cardToken(number, key), bin: number.slice(0, 6), last4: number.slice(-4) };
+      : { token: cardToken(number, key), ...tokenizedBin(number), last4: number.slice(-4) };
   return { ...rest, paymentMethod: { type: paymentMethod.type, card: tokenized } };
 }
 
-/**
- * Masks anything that looks like a card number (13-19 digits, optionally separated) in free
- * text, for quarantined payloads and error messages that must never carry a PAN.
- */
-export function maskCardNumbers(text: string): string {
-  return text.replace(/\b\d(?:[ -]?\d){12,18}\b/g, (m) => {
-    const digits = m.replace(/\D/g, "");
-    return `${digits.slice(0, 6)}${"*".repeat(digits.length - 10)}${digits.slice(-4)}`;
-  });
-}
+/** Kept here too: quarantine and tests mask through the tokenization module. */
+export { containsCardNumber, maskCardNumbers } from "./card-number.ts";

@@ -68,6 +68,36 @@ describe("POST /v1/transactions (real PostgreSQL + Redis)", () => {
     assert.equal((redisKeysGone.json() as { status: string }).status, "duplicate");
   });
 
+  test("PRIV-1 ING-1 a card number outside paymentMethod.card.number is a 400 naming the field, and nothing is stored", async () => {
+    const tx = wireTransaction({
+      paymentMethod: { type: "card", card: { token: `tok_${TEST_PAN}` } },
+    });
+    const res = await post(tx);
+    assert.equal(res.statusCode, 400);
+    const { error } = res.json() as { error: { code: string; field: string } };
+    assert.equal(error.code, "TXW_ERR_VALIDATION");
+    assert.equal(error.field, "paymentMethod.card.token");
+    assert.ok(!res.body.includes(TEST_PAN));
+
+    const inMetadata = wireTransaction({ metadata: { note: "4111 1111 1111 1111" } });
+    const batch = await post({
+      transactions: [inMetadata, wireTransaction({ transactionId: "4111-1111-1111-1111" })],
+    });
+    const body = batch.json() as {
+      rejected: number;
+      results: { transactionId?: string; error?: { field?: string } }[];
+    };
+    assert.equal(body.rejected, 2);
+    assert.equal(body.results[0]!.error!.field, "transactions[0].metadata.note");
+    assert.equal(body.results[1]!.error!.field, "transactions[1].transactionId");
+    assert.equal(body.results[1]!.transactionId, undefined, "the id holding a PAN is not echoed");
+    assert.ok(!batch.body.includes("1111 1111") && !batch.body.includes("1111-1111"));
+    for (const id of [tx.transactionId, inMetadata.transactionId]) {
+      assert.equal(await h.ledger.getTransaction("japancart", id as string), null);
+    }
+    assert.ok(!h.logs().includes(TEST_PAN), "no card number in the logs");
+  });
+
   test("PRIV-1 the card number appears nowhere: not in the answer, the ledger row, or the logs", async () => {
     const tx = wireTransaction();
     await post(tx);

@@ -5,7 +5,12 @@ import {
   parseTransactionInput,
   streamEnvelopeSchema,
 } from "../../src/transaction/schema.ts";
-import { cardToken, maskCardNumbers, tokenizeTransaction } from "../../src/transaction/tokenize.ts";
+import {
+  cardToken,
+  containsCardNumber,
+  maskCardNumbers,
+  tokenizeTransaction,
+} from "../../src/transaction/tokenize.ts";
 import { TEST_PAN, wireTransaction } from "../support/fixtures.ts";
 
 const KEY = Buffer.alloc(32, 7);
@@ -141,6 +146,37 @@ describe("transaction schema", () => {
     assert.equal(isRfc3339WithOffset("2026-11-21T09:30:00+24:00"), false);
   });
 
+  const pans: [string, Record<string, unknown>, string][] = [
+    [
+      "card.token",
+      { paymentMethod: { type: "card", card: { token: `tok_${TEST_PAN}` } } },
+      "paymentMethod.card.token",
+    ],
+    ["a metadata value", { metadata: { note: "paid with 4111 1111 1111 1111" } }, "metadata.note"],
+    ["a metadata key", { metadata: { "4111-1111-1111-1111": "x" } }, "metadata"],
+    ["customerId", { customerId: `c-${TEST_PAN}` }, "customerId"],
+    ["deviceId", { deviceId: "5105105105105100" }, "deviceId"],
+    ["transactionId", { transactionId: "4111-1111-1111-1111" }, "transactionId"],
+  ];
+  for (const [name, overrides, field] of pans) {
+    test(`PRIV-1 ING-1 rejects a card number in ${name}, naming the field and not the number`, () => {
+      const error = fieldError(wireTransaction(overrides));
+      assert.equal(error.field?.startsWith(field), true, `${error.field} names ${field}`);
+      assert.match(error.message, /must not contain a card number/);
+      assert.ok(!/\d{6}/.test(error.message), "the message does not repeat the number");
+    });
+  }
+
+  test("PRIV-1 ING-1 numbers that are not card numbers stay allowed in free text", () => {
+    const ok = parseTransactionInput(
+      wireTransaction({
+        customerId: "4111111111111112", // fails Luhn
+        metadata: { orderId: "2026-11-21-000123", phone: "090 1234 5678", big: "9".repeat(24) },
+      }),
+    );
+    assert.equal(ok.ok, true);
+  });
+
   test("ING-1 a batch prefix is part of the field and the message", () => {
     const result = parseTransactionInput(wireTransaction({ amount: -1 }), "transactions[3]");
     assert.equal(result.ok, false);
@@ -180,6 +216,53 @@ describe("card tokenization", () => {
     assert.equal(cardToken(TEST_PAN, KEY), cardToken(TEST_PAN, KEY), "token is deterministic");
   });
 
+  test("PRIV-1 the BIN is kept only for numbers of 15 digits or more (PCI DSS: else last 4 only)", () => {
+    const cardOf = (number: string) => {
+      const parsed = parseTransactionInput(
+        wireTransaction({ paymentMethod: { type: "card", card: { number } } }),
+      );
+      assert.ok(parsed.ok, number);
+      return tokenizeTransaction(parsed.value, KEY).paymentMethod.card;
+    };
+    assert.deepEqual(cardOf("4222222222222"), {
+      token: cardToken("4222222222222", KEY),
+      last4: "2222",
+    });
+    assert.deepEqual(cardOf("30569309025904"), {
+      token: cardToken("30569309025904", KEY),
+      last4: "5904",
+    });
+    assert.deepEqual(cardOf("378282246310005"), {
+      token: cardToken("378282246310005", KEY),
+      bin: "378282",
+      last4: "0005",
+    });
+  });
+
+  test("PRIV-1 containsCardNumber finds Luhn-valid 13-19 digit numbers, plain or grouped", () => {
+    for (const text of [
+      TEST_PAN,
+      "card 4111 1111 1111 1111 thanks",
+      "4111-1111-1111-1111",
+      "tok_4111111111111111",
+      "order 12 4111 1111 1111 1111 9",
+      "amex 3782 822463 10005",
+      "4222222222222",
+    ]) {
+      assert.equal(containsCardNumber(text), true, text);
+    }
+    for (const text of [
+      "",
+      "4111111111111112",
+      "411111111111", // 12 digits
+      `9${TEST_PAN}`, // 17 digits, not Luhn-valid, no PAN inside a plain run
+      "call 090-1234-5678",
+      "41111 11111 11111 11112",
+    ]) {
+      assert.equal(containsCardNumber(text), false, text);
+    }
+  });
+
   test("PRIV-1 a client token passes through with its BIN and last 4", () => {
     const parsed = parseTransactionInput(
       wireTransaction({
@@ -208,5 +291,13 @@ describe("card tokenization", () => {
     assert.ok(!masked.includes(TEST_PAN));
     assert.ok(!masked.includes("4111 1111 1111 1111"));
     assert.match(masked, /411111\*{6}1111/);
+    assert.equal(maskCardNumbers("tok_4111111111111111"), "tok_411111******1111");
+    assert.equal(
+      maskCardNumbers("4222222222222"),
+      "*********2222",
+      "short numbers keep last 4 only",
+    );
+    assert.equal(maskCardNumbers("12345 4111111111111111"), `${"*".repeat(17)}1111`);
+    assert.equal(maskCardNumbers("2026-11-21 id 42"), "2026-11-21 id 42");
   });
 });
