@@ -60,6 +60,8 @@ export async function resetForTests(): Promise<void> {
 export function recordsOf(event: KinesisStreamEvent): ConsumedRecord[] {
   return event.Records.map((r) => ({
     sequenceNumber: r.kinesis.sequenceNumber,
+    // eventID is "<shardId>:<sequenceNumber>"; the shard goes into quarantine rows' source.
+    origin: r.eventID.split(":")[0]!,
     partitionKey: r.kinesis.partitionKey,
     data: Buffer.from(r.kinesis.data, "base64"),
   }));

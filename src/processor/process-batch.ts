@@ -17,7 +17,10 @@ export interface ProcessorDeps {
   alerts: AlertPublisher;
   log: Logger;
   metrics?: Metrics;
-  /** Names the stream in quarantine rows, e.g. "local" or the Kinesis stream name. */
+  /**
+   * Names the stream in quarantine rows, e.g. "local" or the Kinesis stream name; a record's
+   * origin (log instance and partition, or shard) is appended, see `sourceOf`.
+   */
   source: string;
   now?: () => number;
 }
@@ -35,6 +38,15 @@ function alertDrafts(record: LedgerRecord): AlertDraft[] {
     score: reason.score,
     detail: reason.detail,
   }));
+}
+
+/**
+ * The quarantine row's source: with the sequence number it must name one stream record among
+ * all that feed the ledger, and sequence numbers alone repeat across shards and log directories:
+ * `local:<instanceId>:<partition>`, `<stream>:<shardId>`.
+ */
+export function sourceOf(record: ConsumedRecord, stream: string): string {
+  return record.origin === undefined ? stream : `${stream}:${record.origin}`;
 }
 
 /**
@@ -56,7 +68,7 @@ export async function processBatch(
   // A producer retry can put the same transaction twice in one batch; the first one counts.
   const seen = new Set<string>();
   for (const record of records) {
-    const parsed = parseRecord(record, deps.source);
+    const parsed = parseRecord(record, sourceOf(record, deps.source));
     if (!parsed.ok) {
       quarantined.push(parsed.quarantine);
       continue;

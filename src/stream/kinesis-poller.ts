@@ -141,6 +141,7 @@ export class ShardPoller implements Consumer {
       const records = (output.Records ?? []).map(
         (record): ConsumedRecord => ({
           sequenceNumber: record.SequenceNumber!,
+          origin: shardId,
           partitionKey: record.PartitionKey!,
           data: Buffer.from(record.Data!.buffer, record.Data!.byteOffset, record.Data!.byteLength),
         }),

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { PartitionLog } from "./log-partition.ts";
@@ -9,26 +10,48 @@ interface Layout {
   partitions: number;
   /** Sequence numbers below this were handed out before a re-layout; never reuse them. */
   seqFloor: number;
+  /**
+   * Random, made when the directory is first opened. Every directory counts sequence numbers
+   * from 0, so two of them feeding one ledger (two data dirs, one DATABASE_URL) would name
+   * different records alike; the id tells them apart.
+   */
+  instanceId: string;
 }
 
 export interface OpenedPartitions {
   logs: PartitionLog[];
   /** First sequence number to hand out: past everything ever written here. */
   nextSeq: number;
+  instanceId: string;
 }
 
 function partitionDir(dir: string, partition: number): string {
   return join(dir, `p-${String(partition).padStart(3, "0")}`);
 }
 
-function readLayout(dir: string): Layout | undefined {
+/** A layout written before instance ids existed has none: it gets one on this open. */
+function readLayout(
+  dir: string,
+): (Omit<Layout, "instanceId"> & { instanceId?: string }) | undefined {
   const path = join(dir, LAYOUT_FILE);
   if (!existsSync(path)) return undefined;
   const parsed = JSON.parse(readFileSync(path, "utf8")) as Partial<Layout>;
-  if (typeof parsed.partitions !== "number" || typeof parsed.seqFloor !== "number") {
+  if (
+    typeof parsed.partitions !== "number" ||
+    typeof parsed.seqFloor !== "number" ||
+    (parsed.instanceId !== undefined && typeof parsed.instanceId !== "string")
+  ) {
     throw new Error(`${path} is not a stream layout`);
   }
-  return { partitions: parsed.partitions, seqFloor: parsed.seqFloor };
+  return {
+    partitions: parsed.partitions,
+    seqFloor: parsed.seqFloor,
+    ...(parsed.instanceId !== undefined && { instanceId: parsed.instanceId }),
+  };
+}
+
+export function newInstanceId(): string {
+  return randomBytes(8).toString("hex");
 }
 
 function writeLayout(dir: string, layout: Layout): void {
@@ -67,10 +90,17 @@ export function openDurablePartitions(
       rmSync(partitionDir(dir, p), { recursive: true, force: true });
     }
   }
-  if (layout?.partitions !== partitions) writeLayout(dir, { partitions, seqFloor });
+  const instanceId = layout?.instanceId ?? newInstanceId();
+  if (layout?.partitions !== partitions || layout.instanceId === undefined) {
+    writeLayout(dir, { partitions, seqFloor, instanceId });
+  }
   const logs = Array.from(
     { length: partitions },
     (_, p) => new SegmentPartition(partitionDir(dir, p), segmentBytes),
   );
-  return { logs, nextSeq: Math.max(seqFloor, ...logs.map((log) => log.seqFloor)) };
+  return {
+    logs,
+    nextSeq: Math.max(seqFloor, ...logs.map((log) => log.seqFloor)),
+    instanceId,
+  };
 }

@@ -3,7 +3,7 @@ import { access } from "node:fs/promises";
 import { type BackoffPolicy, backoffDelay, sleep } from "./backoff.ts";
 import { checkConsumeOptions, earliestFailure } from "./batch-result.ts";
 import { recordProblem } from "./limits.ts";
-import { openDurablePartitions } from "./local-log-layout.ts";
+import { newInstanceId, openDurablePartitions } from "./local-log-layout.ts";
 import type { FrameInput } from "./log-frame.ts";
 import { type LogEntry, MemoryPartition, type PartitionLog } from "./log-partition.ts";
 import { Notifier } from "./notifier.ts";
@@ -53,6 +53,8 @@ interface WriteJob {
  */
 export class LocalLogStream implements Stream {
   readonly partitions: number;
+  /** Persisted in the directory when durable, fresh per instance when memory-only. */
+  readonly instanceId: string;
   private readonly logs: PartitionLog[];
   private readonly notifiers: Notifier[];
   private readonly maxPending: number;
@@ -77,12 +79,14 @@ export class LocalLogStream implements Stream {
     if (options.dir === undefined) {
       this.logs = Array.from({ length: this.partitions }, () => new MemoryPartition());
       this.nextSeq = 0;
+      this.instanceId = newInstanceId();
       this.maxPending = options.maxPendingRecords ?? 1_000_000;
     } else {
       const segmentBytes = options.segmentBytes ?? 64 * 1024 * 1024;
       const opened = openDurablePartitions(options.dir, this.partitions, segmentBytes);
       this.logs = opened.logs;
       this.nextSeq = opened.nextSeq;
+      this.instanceId = opened.instanceId;
       this.maxPending = options.maxPendingRecords ?? Number.POSITIVE_INFINITY;
     }
     this.notifiers = this.logs.map(() => new Notifier());
@@ -210,7 +214,8 @@ export class LocalLogStream implements Stream {
         await notifier.wait(seen, idleMs, signal);
         continue;
       }
-      const records = batch.map(toConsumedRecord);
+      const origin = `${this.instanceId}:${partition}`;
+      const records = batch.map((entry) => toConsumedRecord(entry, origin));
       let failedAt: number;
       try {
         failedAt = earliestFailure(records, await handler(records));
@@ -257,9 +262,10 @@ export class LocalLogStream implements Stream {
   }
 }
 
-function toConsumedRecord(entry: LogEntry): ConsumedRecord {
+function toConsumedRecord(entry: LogEntry, origin: string): ConsumedRecord {
   return {
     sequenceNumber: formatSequence(entry.seq),
+    origin,
     partitionKey: entry.partitionKey,
     data: entry.data,
   };

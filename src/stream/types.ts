@@ -8,6 +8,12 @@ export interface StreamRecord {
 export interface ConsumedRecord {
   /** Unique and ordered within its shard/partition; the id reported in batchItemFailures. */
   sequenceNumber: string;
+  /**
+   * Where in the stream the record sits, beyond the stream's name: the local log's instance id
+   * and partition, or the Kinesis shard id. Sequence numbers repeat across shards and across
+   * local log directories; with this they name one record wherever several feed one ledger.
+   */
+  origin?: string;
   partitionKey: string;
   data: Buffer;
 }

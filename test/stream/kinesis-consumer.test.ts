@@ -62,6 +62,24 @@ describe("KinesisStream consume (kinesalite)", () => {
     assert.equal(maxConcurrent, 2, "one loop per shard, both shards in parallel");
   });
 
+  test("PRC-4 each record the consumer hands out names its shard", async () => {
+    const stream = await open(2);
+    await stream.put(range(40).map((i) => txRecord(`cust-${i}`, 0)));
+    const origins = new Set<string | undefined>();
+    let count = 0;
+    const consumer = stream.consume(
+      async (records) => {
+        for (const record of records) origins.add(record.origin);
+        count += records.length;
+        return OK;
+      },
+      { batchSize: 50, idleMs: 10 },
+    );
+    await waitFor(() => count === 40, "40 records");
+    await consumer.stop();
+    assert.deepEqual([...origins].sort(), ["shardId-000000000000", "shardId-000000000001"]);
+  });
+
   test("PRC-1 the consumer redelivers from the earliest failed sequence number", async () => {
     const stream = await open(1);
     await stream.put(range(30).map((n) => txRecord("cust-1", n)));

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { appendFileSync, readdirSync, statSync } from "node:fs";
+import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { LocalLogStream } from "../../src/stream/local-log.ts";
@@ -194,5 +194,46 @@ describe("LocalLogStream (durable)", () => {
     assert.equal(resized.partitions, 3);
     assert.equal(resized.lag(), 0);
     await resized.close();
+  });
+
+  test("PRC-4 a log directory keeps one random instance id across restarts and re-layouts; records carry it with their partition", async (t) => {
+    const dir = tempDir(t);
+    const first = new LocalLogStream({ dir, partitions: 2 });
+    const id = first.instanceId;
+    assert.match(id, /^[0-9a-f]{16}$/);
+    await first.put(range(6).map((i) => txRecord(`cust-${i}`, i)));
+    const origins = new Set<string | undefined>();
+    const consumer = first.consume(
+      async (records) => {
+        for (const record of records) origins.add(record.origin);
+        return OK;
+      },
+      { batchSize: 10 },
+    );
+    await waitFor(() => first.lag() === 0, "6 records");
+    await consumer.stop();
+    await first.close();
+    assert.deepEqual([...origins].sort(), [`${id}:0`, `${id}:1`]);
+
+    const reopened = new LocalLogStream({ dir, partitions: 3 });
+    assert.equal(reopened.instanceId, id, "the id is the directory's, not the process's");
+    await reopened.close();
+    const other = new LocalLogStream({ dir: tempDir(t), partitions: 2 });
+    assert.notEqual(other.instanceId, id);
+    await other.close();
+  });
+
+  test("PRC-4 a directory laid out before instance ids gets one on its next open, and keeps it", async (t) => {
+    const dir = tempDir(t);
+    writeFileSync(join(dir, "stream.json"), JSON.stringify({ partitions: 2, seqFloor: 0 }));
+    const upgraded = new LocalLogStream({ dir, partitions: 2 });
+    await upgraded.close();
+    const stored = JSON.parse(readFileSync(join(dir, "stream.json"), "utf8")) as {
+      instanceId?: string;
+    };
+    assert.equal(stored.instanceId, upgraded.instanceId);
+    const again = new LocalLogStream({ dir, partitions: 2 });
+    assert.equal(again.instanceId, upgraded.instanceId);
+    await again.close();
   });
 });
