@@ -2,6 +2,10 @@ import { readFileSync } from "node:fs";
 import { getSecret } from "@aws-lambda-powertools/parameters/secrets";
 import { Redis } from "ioredis";
 import type { PoolConfig } from "pg";
+import type { Config } from "../config.ts";
+import { ValidationError } from "../errors.ts";
+import { RedisHistoryStore } from "../history/index.ts";
+import { openPostgresLedger, type SqlLedger } from "../ledger/index.ts";
 
 /**
  * Connection settings on AWS come from the environment the platform sets plus Secrets Manager,
@@ -87,4 +91,41 @@ export async function tokenKeyText(): Promise<string> {
   });
   if (typeof value !== "string") throw new Error("the token key secret is not a string");
   return value;
+}
+
+/**
+ * The ledger and the history store as both AWS entries (Lambda processor, API container) open
+ * them: the same schema and key prefix from the configuration, or the API would read other
+ * tables and keys than the processor writes.
+ */
+export async function openAwsStores(
+  config: Pick<Config, "TXWATCH_DB_SCHEMA" | "TXWATCH_REDIS_PREFIX">,
+): Promise<{ ledger: SqlLedger; history: RedisHistoryStore }> {
+  const ledger = await openPostgresLedger({
+    pool: databasePoolConfig(),
+    ...(config.TXWATCH_DB_SCHEMA && { schema: config.TXWATCH_DB_SCHEMA }),
+  });
+  try {
+    return {
+      ledger,
+      history: new RedisHistoryStore(await connectRedis(), config.TXWATCH_REDIS_PREFIX),
+    };
+  } catch (error) {
+    await ledger.close();
+    throw error;
+  }
+}
+
+/**
+ * The Kinesis stream the API puts transactions on. No default: a guessed name would accept
+ * nothing (or feed the wrong stream), so the container refuses to start without it.
+ */
+export function requiredStreamName(config: Pick<Config, "KINESIS_STREAM_NAME">): string {
+  if (config.KINESIS_STREAM_NAME === undefined) {
+    throw new ValidationError(
+      "KINESIS_STREAM_NAME",
+      "KINESIS_STREAM_NAME is not set: the API needs the Kinesis stream to put transactions on",
+    );
+  }
+  return config.KINESIS_STREAM_NAME;
 }

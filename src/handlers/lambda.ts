@@ -5,14 +5,13 @@ import type { KinesisStreamBatchResponse, KinesisStreamEvent } from "aws-lambda"
 import { AlertHub } from "../alerts/hub.ts";
 import type { AlertPublisher } from "../alerts/publisher.ts";
 import { snsPublisher } from "../alerts/sns.ts";
-import { RedisHistoryStore } from "../history/index.ts";
-import { openPostgresLedger } from "../ledger/index.ts";
+import { loadConfig } from "../config.ts";
 import type { Logger as PinoLogger } from "../observability/logger.ts";
 import { createLogger } from "../observability/logger.ts";
 import { type ProcessorDeps, processBatch } from "../processor/process-batch.ts";
 import { defaultRuleset, loadRuleset } from "../rules/index.ts";
 import type { ConsumedRecord } from "../stream/types.ts";
-import { connectRedis, databasePoolConfig } from "./aws-connections.ts";
+import { openAwsStores } from "./aws-connections.ts";
 
 const powertoolsLogger = new Logger({ serviceName: "txwatch-processor" });
 const metrics = new Metrics({ namespace: "txwatch", serviceName: "txwatch-processor" });
@@ -21,20 +20,13 @@ const metrics = new Metrics({ namespace: "txwatch", serviceName: "txwatch-proces
 let depsPromise: Promise<ProcessorDeps> | undefined;
 
 async function buildDeps(): Promise<ProcessorDeps> {
-  const schema = process.env.TXWATCH_DB_SCHEMA;
-  const ledger = await openPostgresLedger({
-    pool: databasePoolConfig(),
-    ...(schema && { schema }),
-  });
-  const history = new RedisHistoryStore(
-    await connectRedis(),
-    process.env.TXWATCH_REDIS_PREFIX ?? "txw",
-  );
+  const config = loadConfig(process.env);
+  const { ledger, history } = await openAwsStores(config);
   const ruleset =
-    process.env.TXWATCH_RULESET === undefined
-      ? defaultRuleset()
-      : loadRuleset(process.env.TXWATCH_RULESET);
-  const topicArn = process.env.ALERT_TOPIC_ARN;
+    config.TXWATCH_RULESET === undefined ? defaultRuleset() : loadRuleset(config.TXWATCH_RULESET);
+  const topicArn = config.ALERT_TOPIC_ARN;
+  // SNS stays awaited inside the batch: Lambda freezes the environment once the handler
+  // returns, so anything left in the background could be lost.
   const alerts: AlertPublisher =
     topicArn === undefined ? new AlertHub() : snsPublisher(new SNSClient({}), topicArn);
   return {
@@ -42,8 +34,8 @@ async function buildDeps(): Promise<ProcessorDeps> {
     ledger,
     ruleset: () => ruleset,
     alerts,
-    log: createLogger(process.env.LOG_LEVEL ?? "info") as PinoLogger,
-    source: process.env.KINESIS_STREAM_NAME ?? "kinesis",
+    log: createLogger(config.LOG_LEVEL) as PinoLogger,
+    source: config.KINESIS_STREAM_NAME ?? "kinesis",
   };
 }
 

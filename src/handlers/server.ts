@@ -1,49 +1,18 @@
-import { AlertHub } from "../alerts/hub.ts";
-import { buildApp } from "../api/app.ts";
-import { decodeTokenKey, loadConfig } from "../config.ts";
-import { RedisHistoryStore } from "../history/index.ts";
-import { openPostgresLedger } from "../ledger/index.ts";
-import { createLogger } from "../observability/logger.ts";
-import { createMetrics } from "../observability/metrics.ts";
-import { KinesisStream, kinesisClientFrom } from "../stream/index.ts";
-import { connectRedis, databasePoolConfig, tokenKeyText } from "./aws-connections.ts";
+import { safeErrorFields } from "../errors.ts";
+import { startApiServer } from "./api-server.ts";
 
-/**
- * The container entry on AWS (ECS Fargate behind the ALB, CMP-2): the API only. Processing runs
- * in the Lambda function fed by the Kinesis event source mapping.
- */
-async function main(): Promise<void> {
-  const config = loadConfig({ ...process.env, HOST: process.env.HOST ?? "0.0.0.0" });
-  const log = createLogger(config.LOG_LEVEL);
-  const ledger = await openPostgresLedger({ pool: databasePoolConfig() });
-  await ledger.migrate();
-  const history = new RedisHistoryStore(await connectRedis());
-  const stream = new KinesisStream(
-    kinesisClientFrom({
-      region: config.AWS_REGION,
-      ...(config.KINESIS_ENDPOINT && { endpoint: config.KINESIS_ENDPOINT }),
-    }),
-    config.KINESIS_STREAM_NAME ?? "transaction-stream",
-  );
-  const app = await buildApp({
-    ledger,
-    history,
-    stream,
-    tokenKey: decodeTokenKey(await tokenKeyText()),
-    hub: new AlertHub(),
-    metrics: createMetrics(),
-    log,
-    rateLimitPerMinute: config.TXWATCH_RATE_LIMIT,
-    bodyLimitBytes: config.TXWATCH_BODY_LIMIT_BYTES,
-  });
-  await app.listen({ port: config.PORT, host: config.HOST });
+/** The container entry on AWS: starts the API, stops it on SIGTERM / SIGINT. */
+try {
+  const server = await startApiServer();
   const stop = async () => {
-    await app.close();
-    await Promise.all([history.close(), ledger.close(), stream.close()]);
+    await server.stop();
     process.exit(0);
   };
   process.once("SIGTERM", () => void stop());
   process.once("SIGINT", () => void stop());
+} catch (error) {
+  // One line naming what is wrong (a configuration error names its variable), no stack, and
+  // nothing a driver might have quoted from a connection string.
+  process.stderr.write(`txwatch api: cannot start: ${safeErrorFields(error).message}\n`);
+  process.exit(1);
 }
-
-await main();
