@@ -22,7 +22,13 @@ const configSchema = z.object({
     .default("txw"),
   TXWATCH_RULESET: z.string().min(1).optional(),
   /** HMAC key for card tokens, hex (64+ chars) or base64 (44+ chars); generated locally if unset. */
-  TXWATCH_TOKEN_KEY: z.string().min(32).optional(),
+  TXWATCH_TOKEN_KEY: z
+    .string()
+    .refine((v) => tokenKeyProblem(v) === undefined, {
+      // The message says what is wrong with the key, never the key.
+      error: (issue) => tokenKeyProblem(String(issue.input)) ?? "invalid",
+    })
+    .optional(),
   TXWATCH_STREAM: z.enum(["local", "kinesis"]).default("local"),
   TXWATCH_PARTITIONS: z.coerce.number().int().min(1).max(64).default(4),
   KINESIS_STREAM_NAME: z.string().min(1).optional(),
@@ -60,18 +66,35 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   throw new ValidationError(field, `${field}: ${issue.message}`);
 }
 
-/** Decodes a token key given as hex or base64; at least 32 bytes, so HMAC tokens stay unguessable. */
-export function decodeTokenKey(text: string): Buffer {
-  const trimmed = text.trim();
-  const key =
-    /^[0-9a-fA-F]+$/.test(trimmed) && trimmed.length % 2 === 0
-      ? Buffer.from(trimmed, "hex")
-      : Buffer.from(trimmed, "base64");
-  if (key.length < 32) {
-    throw new ValidationError(
-      "TXWATCH_TOKEN_KEY",
-      "TXWATCH_TOKEN_KEY must decode to at least 32 bytes",
-    );
+const HEX = /^[0-9a-fA-F]+$/;
+/** Standard or URL-safe alphabet, padded or not: Buffer.from would skip any other character. */
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$|^[A-Za-z0-9_-]+={0,2}$/;
+const MIN_TOKEN_KEY_BYTES = 32;
+
+function decodeKeyText(trimmed: string): Buffer | undefined {
+  if (HEX.test(trimmed) && trimmed.length % 2 === 0) return Buffer.from(trimmed, "hex");
+  if (BASE64.test(trimmed)) return Buffer.from(trimmed, "base64");
+  return undefined;
+}
+
+/** What is wrong with a token key text, or undefined; never quotes the key. */
+function tokenKeyProblem(text: string): string | undefined {
+  const key = decodeKeyText(text.trim());
+  if (key === undefined) return "must be hex or base64 (e.g. the output of: openssl rand -hex 32)";
+  if (key.length < MIN_TOKEN_KEY_BYTES) {
+    return `must decode to at least ${MIN_TOKEN_KEY_BYTES} bytes (e.g. openssl rand -hex 32); it decodes to ${key.length}`;
   }
-  return key;
+  return undefined;
+}
+
+/**
+ * Decodes a token key given as hex or base64; at least 32 bytes, so HMAC tokens stay
+ * unguessable. Also used for the key read from Secrets Manager, which loadConfig never sees.
+ */
+export function decodeTokenKey(text: string): Buffer {
+  const problem = tokenKeyProblem(text);
+  if (problem !== undefined) {
+    throw new ValidationError("TXWATCH_TOKEN_KEY", `TXWATCH_TOKEN_KEY ${problem}`);
+  }
+  return decodeKeyText(text.trim())!;
 }

@@ -45,16 +45,33 @@ export function lockDataDir(dir: string): () => void {
   throw new Error(`could not lock ${dir}`);
 }
 
-/** Reads the local token key, creating a random 256-bit one on first use. */
+/** The key file holds 32 random bytes as 64 hex characters (a trailing newline is fine). */
+const KEY_FILE_FORMAT = /^[0-9a-fA-F]{64}$/;
+
+/**
+ * Reads the local token key, creating a random 256-bit one on first use. An empty or damaged
+ * file stops the start: decoding it leniently would yield a short or empty HMAC key, and card
+ * tokens anyone could recompute (PRIV-1). The error names the file, never its content.
+ */
 export function localTokenKey(dir: string): Buffer {
   ensureDataDir(dir);
   const path = join(dir, "token.key");
+  let text: string;
   try {
-    return Buffer.from(readFileSync(path, "utf8").trim(), "hex");
+    text = readFileSync(path, "utf8");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
     const key = randomBytes(32);
     writeFileSync(path, key.toString("hex"), { mode: 0o600, flag: "wx" });
     return key;
   }
+  if (!KEY_FILE_FORMAT.test(text.trim())) {
+    throw new ValidationError(
+      "TXWATCH_DATA_DIR",
+      `${path} is not a valid card-token key (it must hold 64 hex characters, a 256-bit key). ` +
+        "Restore it from a backup: tokens made with another key no longer match earlier ones. " +
+        "To start over with a new key, delete the file; or set TXWATCH_TOKEN_KEY.",
+    );
+  }
+  return Buffer.from(text.trim(), "hex");
 }
