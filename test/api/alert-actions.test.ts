@@ -73,6 +73,11 @@ describe("alert actions: notes and content types (real PostgreSQL + Redis)", () 
     assert.ok(!h.logs().includes("4111 1111 1111 1111"), "no card number in the logs");
     const stored = (await h.ledger.getAlert("japancart", id))!;
     assert.deepEqual(stored.notes, []);
+    // Long numbers that are not card numbers (ids, order numbers) are fine in a note.
+    const note = "order 1795253400123, ticket 2026-0001234567890: refunded";
+    const ok = await act(id, "acknowledge", JSON.stringify({ note }));
+    assert.equal(ok.statusCode, 200, ok.body);
+    assert.equal((ok.json() as Alert).notes.at(-1)?.note, note);
   });
 
   test("PRC-5 a non-JSON content type on the actions is a 415, empty bodies still work", async () => {

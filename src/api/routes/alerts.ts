@@ -2,8 +2,8 @@ import type { FastifyInstance, FastifyReply } from "fastify";
 import { z } from "zod";
 import { ApiError, dependency } from "../../errors.ts";
 import type { Alert, AlertTransition } from "../../ledger/types.ts";
+import { containsCardNumber } from "../../transaction/card-number.ts";
 import { isPlausibleId, isStorableText, toValidationError } from "../../transaction/schema.ts";
-import { maskCardNumbers } from "../../transaction/tokenize.ts";
 import { queryInstant } from "../query-instant.ts";
 import { type ApiDeps, merchantOf } from "../types.ts";
 
@@ -44,11 +44,6 @@ const noteSchema = z.strictObject({
     })
     .optional(),
 });
-
-/** Until src/transaction/ offers a shared check: anything the PAN masking would change. */
-function containsCardNumber(text: string): boolean {
-  return maskCardNumbers(text) !== text;
-}
 
 const HEARTBEAT_MS = 15_000;
 
