@@ -46,7 +46,9 @@ export function encodeId(id: string): string {
  * replication group with cluster mode disabled (the ElastiCache shape CCH-1 deploys), and would
  * need one hash tag per script call under cluster mode enabled.
  *   {prefix}:h:{merchant}:{kind}:{entity}        sorted set: member = encodeMember, score = eventTime
- *   {prefix}:seen:{merchant}:{transactionId}     string "1" with EX ttl: ingest dedupe mark
+ *   {prefix}:r:{merchant}:{transactionId}        string: the member first recorded for the id,
+ *                                                 EX 24 h, so an id counts once per entity
+ *   {prefix}:seen:{merchant}:{transactionId}     string with EX ttl: ingest claim (ingest-claim.ts)
  */
 export function entityKey(
   prefix: string,
@@ -55,6 +57,10 @@ export function entityKey(
   entityId: string,
 ): string {
   return `${prefix}:h:${encodeId(merchantId)}:${kind}:${encodeId(entityId)}`;
+}
+
+export function recordKey(prefix: string, merchantId: string, transactionId: string): string {
+  return `${prefix}:r:${encodeId(merchantId)}:${encodeId(transactionId)}`;
 }
 
 export function seenKey(prefix: string, merchantId: string, transactionId: string): string {

@@ -12,6 +12,7 @@ import {
   entityKey,
   entryOf,
   presentKinds,
+  recordKey,
   seenKey,
   validateBatch,
   validateSeenTtl,
@@ -54,6 +55,8 @@ interface EntityHistory {
  */
 export class MemoryHistoryStore implements HistoryStore {
   private readonly histories = new Map<string, EntityHistory>();
+  /** Record key -> the member first stored for the id, and when that expires (`now` time). */
+  private readonly recorded = new Map<string, { member: string; expiresAt: number }>();
   private readonly seen = new Map<string, number>();
   private readonly clock: () => number;
   private lastSweep = -Infinity;
@@ -72,20 +75,26 @@ export class MemoryHistoryStore implements HistoryStore {
   }
 
   private record(item: HistoryItem, now: number): HistoryResult {
-    const self = storedEntryOf(item);
     const cutoff = now - DAY_MS;
+    // As the script does: an id already recorded is that first entry, whatever it carries now.
+    const rkey = recordKey(PREFIX, item.merchantId, item.transactionId);
+    const kept = this.recorded.get(rkey);
+    const first = kept !== undefined && kept.expiresAt > now ? kept.member : undefined;
+    const self = { ...storedEntryOf(item), ...(first !== undefined && { member: first }) };
+    const stored = item.eventTime >= cutoff && first === undefined;
     const prior: Partial<Record<EntityKind, PriorSummary>> = {};
     const entriesOf = new Map<EntityKind, readonly StoredEntry[]>();
     for (const kind of presentKinds(item)) {
       const key = entityKey(PREFIX, item.merchantId, kind, item.entities[kind]!);
       const history = this.histories.get(key) ?? { entries: [], members: new Set<string>() };
       trim(history, cutoff);
-      if (item.eventTime >= cutoff && !history.members.has(self.member)) insert(history, self);
+      if (stored && !history.members.has(self.member)) insert(history, self);
       if (history.entries.length === 0) this.histories.delete(key);
       else this.histories.set(key, history);
       prior[kind] = priorOf(history.entries, self);
       entriesOf.set(kind, history.entries);
     }
+    if (stored) this.recorded.set(rkey, { member: self.member, expiresAt: now + DAY_MS });
     const windows = item.queries.map((q) => {
       const entries = entriesOf.get(q.entity);
       return entries === undefined ? { ...ZERO_WINDOW } : windowOf(entries, self, q);
@@ -139,6 +148,8 @@ export class MemoryHistoryStore implements HistoryStore {
         dropped++;
       }
     }
+    for (const [key, { expiresAt }] of this.recorded)
+      if (expiresAt <= now) this.recorded.delete(key);
     this.lastSweep = Math.max(this.lastSweep, now);
     this.sweepSeen(this.clock());
     return dropped;
@@ -161,6 +172,7 @@ export class MemoryHistoryStore implements HistoryStore {
   async close(): Promise<void> {
     this.closed = true;
     this.histories.clear();
+    this.recorded.clear();
     this.seen.clear();
   }
 

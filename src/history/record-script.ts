@@ -6,6 +6,7 @@ import {
   HISTORY_TTL_SECONDS,
   MAX_SUM,
   presentKinds,
+  recordKey,
   windowMsOf,
 } from "./keys.ts";
 import type {
@@ -23,7 +24,11 @@ import type {
  * or before its own (in its windows) was recorded in between: out-of-order event times, or the
  * same millisecond, from another batch.
  *
- * KEYS: the transaction's entity keys (ENTITY_KINDS order).
+ * A transaction id counts once per entity: the record key remembers the member first stored
+ * for the id, and a later delivery of the id with other content (amount, card, country) is
+ * treated as that one, so it adds nothing and never counts itself twice.
+ *
+ * KEYS: the transaction's entity keys (ENTITY_KINDS order), then its record key.
  * ARGV: now, eventTime, member, amount, currency, card, nQueries, then per query
  *       keyIndex (0 = the transaction lacks that entity), windowMs, banded (0/1), min, max
  *       ("" = open bound). Currency, card and country are compared in their encoded form.
@@ -53,7 +58,7 @@ local function add(s, a)
 end
 
 local queries, reach = {}, {}
-for i = 1, #KEYS do reach[i] = DAY end
+for i = 1, #KEYS - 1 do reach[i] = DAY end
 for q = 1, nq do
   local b = 7 + (q - 1) * 5
   local k, w = tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2])
@@ -65,10 +70,16 @@ local function admits(q, cur, amt)
   return (not q.banded) or (cur == currency and amt >= q.min and amt < q.max)
 end
 
+local nk = #KEYS - 1
+local recordKey = KEYS[#KEYS]
+local first = redis.call('GET', recordKey)
+if first then member = first end
+local stored = t >= cutoff and not first
+
 local priors, windows = {}, {}
 for q = 1, nq do windows[q] = { 0, 0, 0 } end
-local stored = t >= cutoff
-for i, key in ipairs(KEYS) do
+for i = 1, nk do
+  local key = KEYS[i]
   redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. num(cutoff))
   if stored then redis.call('ZADD', key, 'NX', ARGV[2], member) end
   redis.call('EXPIRE', key, TTL)
@@ -121,6 +132,7 @@ for i, key in ipairs(KEYS) do
     end
   end
 end
+if stored then redis.call('SET', recordKey, member, 'EX', TTL) end
 return { priors, windows }
 `;
 
@@ -137,6 +149,7 @@ function bound(value: number): string {
 export function scriptCallOf(prefix: string, item: HistoryItem, now: number): ScriptCall {
   const kinds = presentKinds(item);
   const keys = kinds.map((kind) => entityKey(prefix, item.merchantId, kind, item.entities[kind]!));
+  keys.push(recordKey(prefix, item.merchantId, item.transactionId));
   const member = encodeMember(item);
   // The member's encoded fields, so the script compares like with like.
   const [, , currency, card] = member.split("|") as [string, string, string, string, string];

@@ -140,6 +140,46 @@ export function historyStoreSuite(name: string, factory: () => Promise<StoreUnde
     );
 
     test(
+      "PRC-1 PRC-2 a transaction id counts once per entity, even when it comes again with other content",
+      withStore(async (store) => {
+        const q = [window("customer", 3600), window("card", 3600)];
+        const original = withCard(at(T0, { transactionId: "same", queries: q }), "card-a");
+        const [first] = await store.recordBatch([original], T0);
+        const changed = withCard(
+          { ...original, amount: 5000, country: "US", eventTime: T0 + SECOND },
+          "card-b",
+        );
+        const [again] = await store.recordBatch([changed], T0 + SECOND);
+        assert.equal(again!.prior.customer!.count, 0, "the first content is not another entry");
+        assert.equal(again!.windows[0]!.count, 1);
+        assert.deepEqual(first!.windows[0], { count: 1, sum: 1000, distinctCards: 1 });
+        assert.deepEqual(
+          (await store.customerHistory("m1", "c1", T0 + SECOND)).map((e) => [
+            e.transactionId,
+            e.amount,
+          ]),
+          [["same", 1000]],
+          "one entry, the first one recorded",
+        );
+        const [next] = await store.recordBatch(
+          [withCard(at(T0 + 2 * SECOND, { queries: q }), "card-b")],
+          T0 + 2 * SECOND,
+        );
+        assert.equal(next!.prior.customer!.count, 1);
+        assert.deepEqual(next!.windows, [
+          { count: 2, sum: 2000, distinctCards: 2 },
+          { count: 1, sum: 1000, distinctCards: 1 },
+        ]);
+        const other = await store.recordBatch(
+          [at(T0 + 3 * SECOND, { merchantId: "m2", transactionId: "same" })],
+          T0 + 3 * SECOND,
+        );
+        assert.equal(other[0]!.prior.customer!.count, 0);
+        assert.equal((await store.customerHistory("m2", "c1", T0 + 3 * SECOND)).length, 1);
+      }),
+    );
+
+    test(
       "PRC-2 histories are per merchant, even when ids contain ':'",
       withStore(async (store) => {
         // Unencoded, both would be "<prefix>:h:a:customer:b:customer:c".

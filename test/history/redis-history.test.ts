@@ -71,6 +71,7 @@ describe("redis history store", () => {
         `${prefix}:h:m%3A1:customer:c%201`,
         `${prefix}:h:m%3A1:device:d%7B1%7D`,
         `${prefix}:h:m%3A1:ip:2001%3Adb8%3A%3A1`,
+        `${prefix}:r:m%3A1:${encodeURIComponent(item.transactionId)}`,
         `${prefix}:seen:m%3A1:tx%3A9`,
       ]);
       for (const key of keys) {
@@ -156,11 +157,16 @@ describe("redis history store", () => {
       );
       const snapshot = async () => {
         const keys = await keysUnder(redis, prefix);
-        return Promise.all(keys.map(async (k) => [k, await redis.zrange(k, 0, -1, "WITHSCORES")]));
+        return Promise.all(
+          keys.map(async (k) => [
+            k,
+            k.includes(":r:") ? await redis.get(k) : await redis.zrange(k, 0, -1, "WITHSCORES"),
+          ]),
+        );
       };
       const first = await store.recordBatch(batch, T0 + 10);
       const before = await snapshot();
-      assert.equal(before.length, 2 + 1 + 1 + 4);
+      assert.equal(before.length, 2 + 1 + 1 + 4 + 4, "entity keys and one record key per id");
       assert.deepEqual(await store.recordBatch(batch, T0 + 10), first);
       assert.deepEqual(await snapshot(), before);
     } finally {
