@@ -1,0 +1,390 @@
+import * as aws from "@pulumi/aws";
+import * as dockerBuild from "@pulumi/docker-build";
+import * as pulumi from "@pulumi/pulumi";
+import { REPOSITORY_ROOT } from "../build/processor-bundle.ts";
+import type { StackContext } from "../context.ts";
+import { assumeRolePolicy, policyDocument, type Statement } from "../iam.ts";
+import { encryptedLogGroup } from "../log-group.ts";
+import type { RuntimeConnections } from "./runtime-connections.ts";
+import { API_PORT } from "./security-groups.ts";
+import { ALB_LOG_PREFIX } from "./storage.ts";
+
+export interface ApiServiceArgs {
+  context: StackContext;
+  keyArn: pulumi.Input<string>;
+  vpcId: pulumi.Input<string>;
+  publicSubnetIds: pulumi.Input<string>[];
+  privateSubnetIds: pulumi.Input<string>[];
+  albSecurityGroupId: pulumi.Input<string>;
+  apiSecurityGroupId: pulumi.Input<string>;
+  streamArn: pulumi.Input<string>;
+  streamName: pulumi.Input<string>;
+  connections: RuntimeConnections;
+  /** The secret holding the card-token HMAC key (TXWATCH_TOKEN_KEY). */
+  tokenKeySecretArn: pulumi.Input<string>;
+  appLogsBucket: pulumi.Input<string>;
+  processedDataBucketArn: pulumi.Input<string>;
+}
+
+export const CONTAINER_NAME = "api";
+export const HEALTH_CHECK_PATH = "/healthz";
+/** TLS 1.3 with TLS 1.2 fallback, forward secrecy only. */
+export const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+
+/**
+ * The ingest and query API (CMP-2): the repository's Dockerfile built for ARM64 and pushed to an
+ * encrypted ECR repository (or an image from config), Fargate tasks in the private subnets
+ * reachable only from an internet-facing ALB in the public subnets, `/healthz` health checks,
+ * HTTPS when a certificate is configured, access logs to the logs bucket.
+ */
+export class ApiService extends pulumi.ComponentResource {
+  readonly cluster: aws.ecs.Cluster;
+  readonly service: aws.ecs.Service;
+  readonly loadBalancer: aws.lb.LoadBalancer;
+  readonly targetGroup: aws.lb.TargetGroup;
+  readonly image: pulumi.Output<string>;
+
+  constructor(name: string, args: ApiServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("txwatch:platform:ApiService", name, {}, opts);
+    const { context, keyArn } = args;
+    const { settings } = context;
+    const parent = { parent: this };
+
+    const logGroup = encryptedLogGroup(
+      context,
+      context.name("api-logs"),
+      `/ecs/${context.name("api")}`,
+      keyArn,
+      this,
+    );
+    const { image, pullStatements } = this.image_(context, keyArn);
+    this.image = image;
+
+    const executionRole = new aws.iam.Role(
+      context.name("api-execution-role"),
+      {
+        name: context.name("api-execution-role"),
+        assumeRolePolicy: assumeRolePolicy("ecs-tasks.amazonaws.com", context.accountId),
+      },
+      parent,
+    );
+    new aws.iam.RolePolicy(
+      context.name("api-execution-policy"),
+      {
+        name: context.name("api-execution-policy"),
+        role: executionRole.id,
+        policy: policyDocument([
+          ...pullStatements,
+          {
+            Sid: "WriteContainerLogs",
+            Effect: "Allow",
+            Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+            Resource: pulumi.interpolate`${logGroup.arn}:*`,
+          },
+          {
+            Sid: "InjectTheTokenKey",
+            Effect: "Allow",
+            Action: ["secretsmanager:GetSecretValue"],
+            Resource: args.tokenKeySecretArn,
+          },
+          { Sid: "DecryptSecrets", Effect: "Allow", Action: ["kms:Decrypt"], Resource: keyArn },
+        ]),
+      },
+      parent,
+    );
+    const taskRole = new aws.iam.Role(
+      context.name("api-task-role"),
+      {
+        name: context.name("api-task-role"),
+        assumeRolePolicy: assumeRolePolicy("ecs-tasks.amazonaws.com", context.accountId),
+      },
+      parent,
+    );
+    new aws.iam.RolePolicy(
+      context.name("api-task-policy"),
+      {
+        name: context.name("api-task-policy"),
+        role: taskRole.id,
+        policy: policyDocument([
+          {
+            Sid: "ProduceToTheStream",
+            Effect: "Allow",
+            Action: [
+              "kinesis:PutRecord",
+              "kinesis:PutRecords",
+              "kinesis:DescribeStreamSummary",
+              "kinesis:ListShards",
+            ],
+            Resource: args.streamArn,
+          },
+          {
+            Sid: "UseTheStackKey",
+            Effect: "Allow",
+            Action: ["kms:Decrypt", "kms:GenerateDataKey"],
+            Resource: keyArn,
+          },
+          {
+            Sid: "ReadConnectionSecrets",
+            Effect: "Allow",
+            Action: ["secretsmanager:GetSecretValue"],
+            Resource: [args.connections.databaseSecretArn, args.connections.redisAuthSecretArn],
+          },
+          {
+            Sid: "WriteProcessedData",
+            Effect: "Allow",
+            Action: ["s3:PutObject", "s3:GetObject"],
+            Resource: pulumi.interpolate`${args.processedDataBucketArn}/*`,
+          },
+          {
+            Sid: "ListProcessedData",
+            Effect: "Allow",
+            Action: ["s3:ListBucket"],
+            Resource: args.processedDataBucketArn,
+          },
+        ]),
+      },
+      parent,
+    );
+
+    this.cluster = new aws.ecs.Cluster(
+      context.name("api-cluster"),
+      {
+        name: context.name("api-cluster"),
+        settings: [{ name: "containerInsights", value: "enabled" }],
+      },
+      parent,
+    );
+    const taskDefinition = new aws.ecs.TaskDefinition(
+      context.name("api-task"),
+      {
+        family: context.name("api"),
+        cpu: String(settings.apiCpu),
+        memory: String(settings.apiMemoryMb),
+        networkMode: "awsvpc",
+        requiresCompatibilities: ["FARGATE"],
+        runtimePlatform: { cpuArchitecture: "ARM64", operatingSystemFamily: "LINUX" },
+        executionRoleArn: executionRole.arn,
+        taskRoleArn: taskRole.arn,
+        containerDefinitions: pulumi.jsonStringify([
+          {
+            name: CONTAINER_NAME,
+            image,
+            essential: true,
+            readonlyRootFilesystem: true,
+            portMappings: [{ containerPort: API_PORT, protocol: "tcp" }],
+            environment: Object.entries({
+              ...args.connections.environment,
+              KINESIS_STREAM_NAME: args.streamName,
+              PORT: String(API_PORT),
+              HOST: "0.0.0.0",
+              LOG_LEVEL: "info",
+            }).map(([name, value]) => ({ name, value })),
+            // Fetched by ECS from Secrets Manager at task start, never written into the task definition.
+            secrets: [{ name: "TXWATCH_TOKEN_KEY", valueFrom: args.tokenKeySecretArn }],
+            logConfiguration: {
+              logDriver: "awslogs",
+              options: {
+                "awslogs-group": logGroup.name,
+                "awslogs-region": context.region,
+                "awslogs-stream-prefix": "api",
+              },
+            },
+          },
+        ]),
+      },
+      parent,
+    );
+
+    this.loadBalancer = new aws.lb.LoadBalancer(
+      context.name("api-alb"),
+      {
+        name: context.name("api-alb"),
+        loadBalancerType: "application",
+        internal: false,
+        securityGroups: [args.albSecurityGroupId],
+        subnets: args.publicSubnetIds,
+        enableDeletionProtection: false,
+        dropInvalidHeaderFields: true,
+        accessLogs: { bucket: args.appLogsBucket, prefix: ALB_LOG_PREFIX, enabled: true },
+      },
+      parent,
+    );
+    this.targetGroup = new aws.lb.TargetGroup(
+      context.name("api-tg"),
+      {
+        name: context.name("api-tg"),
+        port: API_PORT,
+        protocol: "HTTP",
+        targetType: "ip",
+        vpcId: args.vpcId,
+        deregistrationDelay: 30,
+        healthCheck: {
+          path: HEALTH_CHECK_PATH,
+          matcher: "200",
+          interval: 15,
+          healthyThreshold: 2,
+          unhealthyThreshold: 3,
+        },
+      },
+      parent,
+    );
+    const listeners = this.listeners(context);
+
+    this.service = new aws.ecs.Service(
+      context.name("api-service"),
+      {
+        name: context.name("api"),
+        cluster: this.cluster.arn,
+        taskDefinition: taskDefinition.arn,
+        desiredCount: settings.apiDesiredCount,
+        launchType: "FARGATE",
+        networkConfiguration: {
+          subnets: args.privateSubnetIds,
+          securityGroups: [args.apiSecurityGroupId],
+          assignPublicIp: false,
+        },
+        loadBalancers: [
+          {
+            targetGroupArn: this.targetGroup.arn,
+            containerName: CONTAINER_NAME,
+            containerPort: API_PORT,
+          },
+        ],
+        healthCheckGracePeriodSeconds: 30,
+        deploymentCircuitBreaker: { enable: true, rollback: true },
+        propagateTags: "SERVICE",
+        waitForSteadyState: false,
+      },
+      { parent: this, dependsOn: listeners },
+    );
+    this.registerOutputs({ albDnsName: this.loadBalancer.dnsName });
+  }
+
+  /** HTTPS with the configured certificate (HTTP then redirects), else plain HTTP. */
+  private listeners(context: StackContext): aws.lb.Listener[] {
+    const parent = { parent: this };
+    const forward = [{ type: "forward", targetGroupArn: this.targetGroup.arn }];
+    const { certificateArn } = context.settings;
+    if (certificateArn === "") {
+      return [
+        new aws.lb.Listener(
+          context.name("api-http"),
+          {
+            loadBalancerArn: this.loadBalancer.arn,
+            port: 80,
+            protocol: "HTTP",
+            defaultActions: forward,
+          },
+          parent,
+        ),
+      ];
+    }
+    return [
+      new aws.lb.Listener(
+        context.name("api-https"),
+        {
+          loadBalancerArn: this.loadBalancer.arn,
+          port: 443,
+          protocol: "HTTPS",
+          sslPolicy: TLS_POLICY,
+          certificateArn,
+          defaultActions: forward,
+        },
+        parent,
+      ),
+      new aws.lb.Listener(
+        context.name("api-http-redirect"),
+        {
+          loadBalancerArn: this.loadBalancer.arn,
+          port: 80,
+          protocol: "HTTP",
+          defaultActions: [
+            {
+              type: "redirect",
+              redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" },
+            },
+          ],
+        },
+        parent,
+      ),
+    ];
+  }
+
+  /** The image to run: from config, or the repository's Dockerfile built for ARM64 into ECR. */
+  private image_(
+    context: StackContext,
+    keyArn: pulumi.Input<string>,
+  ): { image: pulumi.Output<string>; pullStatements: Statement[] } {
+    const parent = { parent: this };
+    const tokenStatement: Statement = {
+      // GetAuthorizationToken has no resource-level permissions: "*" is the only scope.
+      Sid: "EcrLogin",
+      Effect: "Allow",
+      Action: ["ecr:GetAuthorizationToken"],
+      Resource: "*",
+    };
+    const pull = (resource: pulumi.Input<string>): Statement => ({
+      Sid: "PullTheApiImage",
+      Effect: "Allow",
+      Action: [
+        "ecr:BatchCheckLayerAvailability",
+        "ecr:GetDownloadUrlForLayer",
+        "ecr:BatchGetImage",
+      ],
+      Resource: resource,
+    });
+    if (context.settings.apiImageUri !== "") {
+      return {
+        image: pulumi.output(context.settings.apiImageUri),
+        pullStatements: [
+          tokenStatement,
+          pull(pulumi.interpolate`arn:aws:ecr:${context.region}:${context.accountId}:repository/*`),
+        ],
+      };
+    }
+    const repository = new aws.ecr.Repository(
+      context.name("api"),
+      {
+        name: context.name("api"),
+        forceDelete: true,
+        imageTagMutability: "MUTABLE",
+        imageScanningConfiguration: { scanOnPush: true },
+        encryptionConfigurations: [{ encryptionType: "KMS", kmsKey: keyArn }],
+      },
+      parent,
+    );
+    new aws.ecr.LifecyclePolicy(
+      context.name("api-image-lifecycle"),
+      {
+        repository: repository.name,
+        policy: JSON.stringify({
+          rules: [
+            {
+              rulePriority: 1,
+              description: "keep the last 10 images",
+              selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: 10 },
+              action: { type: "expire" },
+            },
+          ],
+        }),
+      },
+      parent,
+    );
+    const auth = aws.ecr.getAuthorizationTokenOutput({ registryId: repository.registryId }, parent);
+    const built = new dockerBuild.Image(
+      context.name("api-image"),
+      {
+        context: { location: REPOSITORY_ROOT },
+        dockerfile: { location: `${REPOSITORY_ROOT}Dockerfile` },
+        platforms: ["linux/arm64"],
+        push: true,
+        tags: [pulumi.interpolate`${repository.repositoryUrl}:latest`],
+        registries: [
+          { address: repository.repositoryUrl, username: auth.userName, password: auth.password },
+        ],
+      },
+      parent,
+    );
+    return { image: built.ref, pullStatements: [tokenStatement, pull(repository.arn)] };
+  }
+}

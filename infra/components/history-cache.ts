@@ -1,0 +1,140 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import type { StackContext } from "../context.ts";
+import { encryptedLogGroup } from "../log-group.ts";
+import { cacheNodeTypeFor } from "../sizing.ts";
+import { REDIS_PORT } from "./security-groups.ts";
+
+export interface HistoryCacheArgs {
+  context: StackContext;
+  keyArn: pulumi.Input<string>;
+  subnetIds: pulumi.Input<string>[];
+  securityGroupId: pulumi.Input<string>;
+}
+
+/** Redis engine version, pinned to the major.minor ElastiCache offers. @default "7.1" */
+export const REDIS_ENGINE_VERSION = "7.1";
+
+/**
+ * ElastiCache member cluster ids: `<group>-001`, `<group>-002`, ... CloudWatch publishes Redis
+ * metrics per member cluster, never per replication group, so alarms need these.
+ */
+export function memberClusterIds(replicationGroupId: string, clusters: number): string[] {
+  return Array.from(
+    { length: clusters },
+    (_, i) => `${replicationGroupId}-${String(i + 1).padStart(3, "0")}`,
+  );
+}
+
+/**
+ * The 24 h history (CCH-1): a Redis replication group with a primary and >= 1 replica across two
+ * AZs, automatic failover, encryption at rest (stack key) and in transit, an auth token kept in
+ * Secrets Manager, slow and engine logs to CloudWatch, and `noeviction`, because an evicted
+ * history key would silently weaken every velocity rule; a full cache must fail loudly instead.
+ */
+export class HistoryCache extends pulumi.ComponentResource {
+  readonly replicationGroup: aws.elasticache.ReplicationGroup;
+  readonly replicationGroupId: string;
+  readonly memberClusterIds: string[];
+  readonly nodeType: string;
+  readonly authSecret: aws.secretsmanager.Secret;
+
+  constructor(name: string, args: HistoryCacheArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("txwatch:platform:HistoryCache", name, {}, opts);
+    const { context, keyArn } = args;
+    const { settings } = context;
+    const parent = { parent: this };
+    this.nodeType =
+      settings.cacheNodeType ||
+      cacheNodeTypeFor(settings.peakTransactionsPerMinute, settings.headroom);
+    this.replicationGroupId = context.name("history-cache");
+    const clusters = 1 + settings.cacheReplicas;
+    this.memberClusterIds = memberClusterIds(this.replicationGroupId, clusters);
+
+    const token = new random.RandomPassword(
+      context.name("redis-auth-token"),
+      { length: 64, special: false },
+      parent,
+    );
+    this.authSecret = new aws.secretsmanager.Secret(
+      context.name("redis-auth"),
+      {
+        name: context.name("redis-auth"),
+        description: "Auth token of the txwatch history cache",
+        kmsKeyId: keyArn,
+        recoveryWindowInDays: 0,
+      },
+      parent,
+    );
+    new aws.secretsmanager.SecretVersion(
+      context.name("redis-auth-version"),
+      { secretId: this.authSecret.id, secretString: token.result },
+      parent,
+    );
+
+    const subnetGroup = new aws.elasticache.SubnetGroup(
+      context.name("cache-subnets"),
+      {
+        name: context.name("cache-subnets"),
+        subnetIds: args.subnetIds,
+        description: "private subnets",
+      },
+      parent,
+    );
+    const parameters = new aws.elasticache.ParameterGroup(
+      context.name("cache-params"),
+      {
+        name: context.name("cache-params"),
+        family: "redis7",
+        description: "txwatch history: never evict",
+        parameters: [{ name: "maxmemory-policy", value: "noeviction" }],
+      },
+      parent,
+    );
+    const logDelivery = (["slow-log", "engine-log"] as const).map((logType) => {
+      const group = encryptedLogGroup(
+        context,
+        context.name(`cache-${logType}`),
+        `/txwatch/${context.name("history-cache")}/${logType}`,
+        keyArn,
+        this,
+      );
+      return {
+        destination: group.name,
+        destinationType: "cloudwatch-logs",
+        logFormat: "json",
+        logType,
+      };
+    });
+
+    this.replicationGroup = new aws.elasticache.ReplicationGroup(
+      this.replicationGroupId,
+      {
+        replicationGroupId: this.replicationGroupId,
+        description: "txwatch 24-hour transaction history",
+        engine: "redis",
+        engineVersion: REDIS_ENGINE_VERSION,
+        nodeType: this.nodeType,
+        port: REDIS_PORT,
+        numCacheClusters: clusters,
+        automaticFailoverEnabled: true,
+        multiAzEnabled: true,
+        atRestEncryptionEnabled: true,
+        kmsKeyId: keyArn,
+        transitEncryptionEnabled: true,
+        authToken: token.result,
+        authTokenUpdateStrategy: "ROTATE",
+        subnetGroupName: subnetGroup.name,
+        securityGroupIds: [args.securityGroupId],
+        parameterGroupName: parameters.name,
+        logDeliveryConfigurations: logDelivery,
+        snapshotRetentionLimit: 1,
+        autoMinorVersionUpgrade: true,
+        applyImmediately: true,
+      },
+      parent,
+    );
+    this.registerOutputs({ endpoint: this.replicationGroup.primaryEndpointAddress });
+  }
+}

@@ -1,0 +1,175 @@
+import {
+  NAT_ALLOWED,
+  PRESET_NAMES,
+  PRESETS,
+  type PresetName,
+  type PresetSettings,
+} from "./presets.ts";
+
+/**
+ * Stack configuration: `txwatch:preset` picks a frozen preset, `txwatch:environmentSuffix` names
+ * every resource, and any preset field can be overridden under its own name (e.g.
+ * `txwatch:natGateways`). Everything is validated here, before a single resource is registered,
+ * with messages that name the key, what is wrong and what is allowed.
+ */
+export interface StackConfig {
+  preset: PresetName;
+  environmentSuffix: string;
+  settings: Readonly<PresetSettings>;
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** The longest suffix every AWS name limit still admits (ALB and target group names: 32). */
+export const MAX_SUFFIX_LENGTH = 20;
+const SUFFIX_PATTERN = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+
+export function validateEnvironmentSuffix(value: string | undefined): string {
+  const key = "txwatch:environmentSuffix";
+  if (value === undefined || value === "") {
+    throw new ConfigError(
+      `${key} is required: set it with \`pulumi config set environmentSuffix <suffix>\` (lowercase letters, digits and single hyphens, at most ${MAX_SUFFIX_LENGTH} characters)`,
+    );
+  }
+  if (value.length > MAX_SUFFIX_LENGTH) {
+    throw new ConfigError(
+      `${key} "${value}" is ${value.length} characters; at most ${MAX_SUFFIX_LENGTH} fit every AWS name limit (an ALB name is 32 characters)`,
+    );
+  }
+  if (!SUFFIX_PATTERN.test(value)) {
+    throw new ConfigError(
+      `${key} "${value}" is invalid: use lowercase letters, digits and single hyphens, starting with a letter and not ending with a hyphen (e.g. "pr123" or "staging-2")`,
+    );
+  }
+  return value;
+}
+
+export function validatePreset(value: string | undefined): PresetName {
+  const allowed = PRESET_NAMES.join(", ");
+  if (value === undefined || value === "") {
+    throw new ConfigError(`txwatch:preset is required: one of ${allowed}`);
+  }
+  if (!(PRESET_NAMES as readonly string[]).includes(value)) {
+    throw new ConfigError(`txwatch:preset "${value}" is unknown: use one of ${allowed}`);
+  }
+  return value as PresetName;
+}
+
+type FieldKind = "string" | "number" | "integer";
+
+function fieldKind(sample: unknown): FieldKind {
+  return typeof sample === "number" ? (Number.isInteger(sample) ? "integer" : "number") : "string";
+}
+
+/** Parses one override; numbers arrive from Pulumi config as strings. */
+function parseOverride(field: keyof PresetSettings, raw: string): string | number {
+  const kind = fieldKind(PRESETS.japancart[field]);
+  if (kind === "string") return raw;
+  const value = Number(raw);
+  const ok =
+    raw.trim() !== "" && Number.isFinite(value) && (kind === "number" || Number.isInteger(value));
+  if (!ok) {
+    throw new ConfigError(
+      `txwatch:${field} "${raw}" is not ${kind === "integer" ? "an integer" : "a number"}`,
+    );
+  }
+  return value;
+}
+
+function atLeast(
+  settings: PresetSettings,
+  field: keyof PresetSettings,
+  min: number,
+  why: string,
+): void {
+  const value = settings[field] as number;
+  if (value < min)
+    throw new ConfigError(`txwatch:${field} is ${value}; it must be at least ${min} (${why})`);
+}
+
+function oneOf(
+  settings: PresetSettings,
+  field: keyof PresetSettings,
+  allowed: readonly (string | number)[],
+): void {
+  const value = settings[field];
+  if (!allowed.includes(value)) {
+    throw new ConfigError(
+      `txwatch:${field} "${value}" is not allowed: use one of ${allowed.join(", ")}`,
+    );
+  }
+}
+
+/** Checks the merged settings against each other and against the preset's specification. */
+export function validateSettings(preset: PresetName, settings: PresetSettings): void {
+  const nat = NAT_ALLOWED[preset];
+  if (!nat.includes(settings.natGateways)) {
+    throw new ConfigError(
+      `txwatch:natGateways is ${settings.natGateways}, but preset "${preset}" allows ${nat.join(" or ")} (its specification fixes the egress)`,
+    );
+  }
+  if (!/^\d{1,3}(\.\d{1,3}){3}\/16$/.test(settings.vpcCidr)) {
+    throw new ConfigError(
+      `txwatch:vpcCidr "${settings.vpcCidr}" must be an IPv4 /16, e.g. 10.0.0.0/16`,
+    );
+  }
+  oneOf(settings, "streamMode", ["PROVISIONED", "ON_DEMAND"]);
+  oneOf(settings, "databaseEngine", ["rds-postgres", "aurora-postgres-serverless"]);
+  oneOf(settings, "monitoringIntervalSeconds", [0, 1, 5, 10, 15, 30, 60]);
+  atLeast(settings, "streamRetentionHours", 24, "the 24 h history is rebuilt from the stream");
+  atLeast(settings, "cacheReplicas", 1, "automatic failover needs a replica");
+  atLeast(settings, "backupRetentionDays", 1, "automated backups stay on");
+  atLeast(settings, "logRetentionDays", 30, "audit logs are kept at least 30 days");
+  atLeast(settings, "peakTransactionsPerMinute", 1, "the stream is sized from it");
+  atLeast(settings, "averageRecordBytes", 1, "the stream is sized from it");
+  atLeast(settings, "headroom", 1, "sizing never goes below the peak");
+  atLeast(settings, "apiDesiredCount", 1, "the API must run");
+  if (settings.streamRetentionHours > 8760) {
+    throw new ConfigError(
+      `txwatch:streamRetentionHours is ${settings.streamRetentionHours}; Kinesis keeps at most 8760`,
+    );
+  }
+  if (settings.processorBatchSize < 1 || settings.processorBatchSize > 10_000) {
+    throw new ConfigError(
+      `txwatch:processorBatchSize is ${settings.processorBatchSize}; Kinesis allows 1 to 10000`,
+    );
+  }
+  if (settings.auroraMinCapacity < 0 || settings.auroraMaxCapacity < settings.auroraMinCapacity) {
+    throw new ConfigError(
+      `txwatch:auroraMaxCapacity (${settings.auroraMaxCapacity}) must be at least txwatch:auroraMinCapacity (${settings.auroraMinCapacity}), which must not be negative`,
+    );
+  }
+  if (!/^\d+$/.test(settings.databaseMajorVersion)) {
+    throw new ConfigError(
+      `txwatch:databaseMajorVersion "${settings.databaseMajorVersion}" must be a major version only, e.g. "16" (minor versions upgrade automatically)`,
+    );
+  }
+}
+
+/**
+ * Reads and validates the whole stack config from a key lookup (Pulumi's `Config.get`, or a
+ * plain map in `txwatch plan` and tests). Keys are without the `txwatch:` namespace.
+ */
+export function readStackConfig(
+  get: (key: string) => string | undefined,
+  presentKeys: readonly string[] = [],
+): StackConfig {
+  const known = new Set(["preset", "environmentSuffix", ...Object.keys(PRESETS.japancart)]);
+  const unknown = presentKeys.filter((key) => !known.has(key));
+  if (unknown.length > 0) {
+    throw new ConfigError(
+      `unknown config key txwatch:${unknown[0]}: use preset, environmentSuffix or one of ${Object.keys(PRESETS.japancart).join(", ")}`,
+    );
+  }
+  const preset = validatePreset(get("preset"));
+  const environmentSuffix = validateEnvironmentSuffix(get("environmentSuffix"));
+  const settings: PresetSettings = { ...PRESETS[preset] };
+  for (const field of Object.keys(settings) as (keyof PresetSettings)[]) {
+    const raw = get(field);
+    if (raw !== undefined) Object.assign(settings, { [field]: parseOverride(field, raw) });
+  }
+  validateSettings(preset, settings);
+  return { preset, environmentSuffix, settings: Object.freeze(settings) };
+}

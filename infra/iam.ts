@@ -1,0 +1,34 @@
+import * as pulumi from "@pulumi/pulumi";
+
+export interface Statement {
+  Sid?: string;
+  Effect: "Allow" | "Deny";
+  /** Only resource policies (buckets, keys, topics) name a principal. */
+  Principal?: string | Record<string, pulumi.Input<string> | pulumi.Input<string>[]>;
+  Action: string | string[];
+  Resource: pulumi.Input<string> | pulumi.Input<string>[];
+  Condition?: Record<string, Record<string, pulumi.Input<string> | pulumi.Input<string>[]>>;
+}
+
+/** An IAM policy document from statements whose resources may still be outputs. */
+export function policyDocument(statements: Statement[]): pulumi.Output<string> {
+  return pulumi.jsonStringify({ Version: "2012-10-17", Statement: statements });
+}
+
+/** Trust policy for one AWS service, limited to this account (confused-deputy guard). */
+export function assumeRolePolicy(
+  service: string,
+  accountId: pulumi.Input<string>,
+): pulumi.Output<string> {
+  return pulumi.jsonStringify({
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Effect: "Allow",
+        Principal: { Service: service },
+        Action: "sts:AssumeRole",
+        Condition: { StringEquals: { "aws:SourceAccount": accountId } },
+      },
+    ],
+  });
+}

@@ -1,0 +1,118 @@
+/**
+ * One preset per customer specification (shared/specs/). A preset fixes sizes and options, never
+ * the architecture: every preset deploys ingest, processing, history cache, ledger and monitoring.
+ * Every field can be overridden by stack config under the same name (see config.ts).
+ */
+export const PRESET_NAMES = ["japancart", "fastshop", "finserv"] as const;
+export type PresetName = (typeof PRESET_NAMES)[number];
+
+export type DatabaseEngine = "rds-postgres" | "aurora-postgres-serverless";
+export type StreamMode = "PROVISIONED" | "ON_DEMAND";
+
+export interface PresetSettings {
+  /** AWS region. @default "us-east-1" (every specification asks for it) */
+  region: string;
+  /** VPC CIDR; subnets are carved from it as /20s. @default "10.0.0.0/16" (finserv requires it) */
+  vpcCidr: string;
+  /** NAT gateways: 0 (VPC endpoints only) or 1. Each preset constrains it, see NAT_ALLOWED. */
+  natGateways: number;
+  /** Peak transactions per minute the stream and cache are sized for. */
+  peakTransactionsPerMinute: number;
+  /** Average size of one stream record in bytes (a transaction is ~0.6-1 KiB of JSON). */
+  averageRecordBytes: number;
+  /** Multiplier over peak load for shards and cache memory. @default 2 */
+  headroom: number;
+  /** PROVISIONED sizes shards from the load; ON_DEMAND lets Kinesis scale (and costs more at rest). */
+  streamMode: StreamMode;
+  /** Stream retention in hours, at least 24; 168 keeps a week for replay. @default 168 */
+  streamRetentionHours: number;
+  /** Redis node type; empty means sized from the 24 h history volume (sizing.ts). */
+  cacheNodeType: string;
+  /** Read replicas per shard, at least 1 (failover needs one). @default 1 */
+  cacheReplicas: number;
+  /** Which PostgreSQL holds the ledger. */
+  databaseEngine: DatabaseEngine;
+  /** PostgreSQL major version, pinned; minor versions upgrade automatically. @default "16" */
+  databaseMajorVersion: string;
+  /** RDS instance class (Graviton). Ignored for Aurora Serverless v2. */
+  databaseInstanceClass: string;
+  /** RDS storage in GiB (gp3). */
+  databaseStorageGb: number;
+  /** Aurora Serverless v2 capacity range in ACUs. */
+  auroraMinCapacity: number;
+  auroraMaxCapacity: number;
+  /** Automated backup retention in days, at least 1. */
+  backupRetentionDays: number;
+  /** Enhanced Monitoring interval in seconds (0 turns it off). @default 60 */
+  monitoringIntervalSeconds: number;
+  /** Retention of every log group in days, at least 30. @default 30 */
+  logRetentionDays: number;
+  /** Processor Lambda memory in MB (arm64; CPU scales with memory). */
+  processorMemoryMb: number;
+  /** Records per Lambda invocation and the batching window that fills it. */
+  processorBatchSize: number;
+  processorBatchingWindowSeconds: number;
+  /** API tasks, vCPU units and memory (MiB) per Fargate task. */
+  apiDesiredCount: number;
+  apiCpu: number;
+  apiMemoryMb: number;
+  /** A prebuilt API image; empty means build the repository's Dockerfile and push it to ECR. */
+  apiImageUri: string;
+  /** ACM certificate for HTTPS on the ALB; empty means HTTP only (put a CDN or certificate in front). */
+  certificateArn: string;
+  /** An e-mail address subscribed to the alarm topic; empty means no subscription. */
+  alarmEmail: string;
+}
+
+const COMMON: PresetSettings = {
+  region: "us-east-1",
+  vpcCidr: "10.0.0.0/16",
+  natGateways: 0,
+  peakTransactionsPerMinute: 1000,
+  averageRecordBytes: 1024,
+  headroom: 2,
+  streamMode: "PROVISIONED",
+  streamRetentionHours: 168,
+  cacheNodeType: "",
+  cacheReplicas: 1,
+  databaseEngine: "rds-postgres",
+  databaseMajorVersion: "16",
+  databaseInstanceClass: "db.t4g.medium",
+  databaseStorageGb: 50,
+  auroraMinCapacity: 0.5,
+  auroraMaxCapacity: 8,
+  backupRetentionDays: 7,
+  monitoringIntervalSeconds: 60,
+  logRetentionDays: 30,
+  processorMemoryMb: 1024,
+  processorBatchSize: 500,
+  processorBatchingWindowSeconds: 1,
+  apiDesiredCount: 2,
+  apiCpu: 512,
+  apiMemoryMb: 1024,
+  apiImageUri: "",
+  certificateArn: "",
+  alarmEmail: "",
+};
+
+export const PRESETS: Readonly<Record<PresetName, Readonly<PresetSettings>>> = Object.freeze({
+  // 1000 tx/min peak, RDS Multi-AZ, no NAT gateway (AWS APIs through VPC endpoints).
+  japancart: Object.freeze({ ...COMMON }),
+  // LGPD: one customer-managed key for everything at rest; no NAT keeps data paths inside AWS.
+  fastshop: Object.freeze({ ...COMMON, peakTransactionsPerMinute: 2000 }),
+  // Exactly one NAT gateway, Aurora Serverless v2 writer + reader, minimal (1 day) backups.
+  finserv: Object.freeze({
+    ...COMMON,
+    natGateways: 1,
+    peakTransactionsPerMinute: 3000,
+    databaseEngine: "aurora-postgres-serverless",
+    backupRetentionDays: 1,
+  }),
+});
+
+/** The NAT gateway counts each specification allows. */
+export const NAT_ALLOWED: Readonly<Record<PresetName, readonly number[]>> = Object.freeze({
+  japancart: [0], // "No NAT Gateways"
+  fastshop: [0, 1], // "NAT Gateway or VPC endpoints"
+  finserv: [1], // "Only create 1 NAT Gateway"
+});
