@@ -29,7 +29,10 @@ export interface Runtime {
   tokenKey: Buffer;
   hub: AlertHub;
   alerts: AlertPublisher;
-  /** "local" or the Kinesis stream name; names the source of quarantined records. */
+  /**
+   * "local" or the Kinesis stream name; names the source of quarantined records, followed by
+   * each record's origin (log instance and partition, or shard).
+   */
   source: string;
   close(): Promise<void>;
 }
@@ -106,6 +109,12 @@ export async function openRuntime(config: Config, log: Logger): Promise<Runtime>
     }
     closers.push(() => history.close());
 
+    if (config.DATABASE_URL !== undefined && config.TXWATCH_STREAM === "local") {
+      // The local stream has one owner too: two monitors on one directory would append to and
+      // consume the same segments. The embedded ledger took this lock already.
+      ensureDataDir(config.TXWATCH_DATA_DIR);
+      closers.push(lockDataDir(config.TXWATCH_DATA_DIR));
+    }
     const stream = openStream(config, log);
     closers.push(() => stream.close());
 
