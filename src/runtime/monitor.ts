@@ -12,7 +12,7 @@ export interface Monitor {
   url: string;
   runtime: Runtime;
   app: FastifyInstance;
-  /** The demo merchant's key when this start created it (the first start that listened), else undefined. */
+  /** The demo merchant's key when this start created it (once listening), else undefined. */
   firstApiKey?: string;
   /** Stops taking requests, finishes the batch in flight, closes every dependency. */
   close(): Promise<void>;
