@@ -37,6 +37,16 @@ export function createMetrics() {
     help: "Alerts stored but not delivered to a publisher (webhook, SNS).",
     registers: [registry],
   });
+  const alertWebhookDropped = new Counter({
+    name: "txwatch_alert_webhook_dropped_total",
+    help: "Alerts never sent to the webhook: its queue was full (oldest dropped) or the process stopped first.",
+    registers: [registry],
+  });
+  const alertWebhookQueued = new Gauge({
+    name: "txwatch_alert_webhook_queued_alerts",
+    help: "Alerts waiting in memory for delivery to the webhook.",
+    registers: [registry],
+  });
   const batchFailures = new Counter({
     name: "txwatch_batch_failures_total",
     help: "Batches handed back to the stream for redelivery.",
@@ -67,6 +77,8 @@ export function createMetrics() {
     quarantined,
     alerts,
     alertPublishFailures,
+    alertWebhookDropped,
+    alertWebhookQueued,
     batchFailures,
     batchDuration,
     decisionLatency,

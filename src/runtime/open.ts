@@ -124,12 +124,17 @@ export async function openRuntime(config: Config, log: Logger): Promise<Runtime>
         : decodeTokenKey(config.TXWATCH_TOKEN_KEY);
     const hub = new AlertHub();
     const publishers: AlertPublisher[] = [hub];
-    if (config.ALERT_WEBHOOK_URL !== undefined)
-      publishers.push(webhookPublisher({ url: config.ALERT_WEBHOOK_URL }));
+    const metrics = createMetrics();
+    if (config.ALERT_WEBHOOK_URL !== undefined) {
+      // Delivers in the background; on stop, what is still queued gets a few seconds.
+      const webhook = webhookPublisher({ url: config.ALERT_WEBHOOK_URL, log, metrics });
+      publishers.push(webhook);
+      closers.push(() => webhook.close(5000));
+    }
     return {
       config,
       log,
-      metrics: createMetrics(),
+      metrics,
       ledger,
       history,
       stream,
