@@ -2,11 +2,15 @@ import { ApiError, dependency, type ErrorBody, ValidationError } from "../errors
 import { parseTransactionInput } from "../transaction/schema.ts";
 import { containsCardNumber, tokenizeTransaction } from "../transaction/tokenize.ts";
 import type { StreamEnvelope, Transaction } from "../transaction/types.ts";
+import {
+  ACCEPTED_TTL_SECONDS,
+  ACCEPTING_TTL_SECONDS,
+  decodeClaim,
+  encodeClaim,
+} from "./ingest-claim.ts";
 import type { ApiDeps } from "./types.ts";
 
 export const MAX_BATCH = 500;
-/** Ingest dedupe marks only need to outlive the stream-to-ledger delay; the ledger is the truth. */
-const SEEN_TTL_SECONDS = 24 * 60 * 60;
 
 export type IngestStatus = "accepted" | "duplicate" | "rejected";
 
@@ -21,7 +25,9 @@ type Slot = { result: IngestResult; tx?: Transaction };
 /**
  * Validates, authorizes, tokenizes and deduplicates the items of one request, puts the new
  * ones on the stream and answers per item (ING-1, ING-2). An item is "accepted" only once the
- * stream has durably taken it; the ledger's unique key makes a concurrent duplicate harmless.
+ * stream has durably taken it. Ids are claimed atomically before the put, so of two concurrent
+ * requests with one id only one puts it on the stream; the other is told to retry while the put
+ * is in flight, and "duplicate" once it succeeded. A failed put releases its claims.
  */
 export async function ingest(
   deps: ApiDeps,
@@ -43,25 +49,70 @@ export async function ingest(
     } else firstIndex.set(id, index);
   });
 
-  const candidates = slots.filter((s) => s.tx !== undefined);
-  if (candidates.length > 0) {
-    const ids = candidates.map((s) => s.tx!.transactionId);
-    const [recent, stored] = await Promise.all([
-      dependency("history store", deps.history.seenIds(merchantId, ids)),
-      dependency("ledger", deps.ledger.existingIds(merchantId, ids)),
-    ]);
-    for (const slot of candidates) {
-      const id = slot.tx!.transactionId;
-      if (recent.has(id) || stored.has(id)) {
-        slot.result = { transactionId: id, status: "duplicate" };
-        slot.tx = undefined;
-      }
+  const receivedAt = new Date((deps.now ?? Date.now)()).toISOString();
+  const claimed = await claim(deps, merchantId, slots, receivedAt);
+  if (claimed.length > 0) await putOnStream(deps, merchantId, claimed, receivedAt);
+  return slots.map((s) => s.result);
+}
+
+const pending = (slots: Slot[]) => slots.filter((s) => s.tx !== undefined);
+
+/**
+ * Answers "duplicate" for ids the ledger holds or an accepted claim names, claims the others,
+ * and returns the slots this request claimed.
+ */
+async function claim(
+  deps: ApiDeps,
+  merchantId: string,
+  slots: Slot[],
+  receivedAt: string,
+): Promise<Slot[]> {
+  const duplicate = (slot: Slot) => {
+    slot.result = { transactionId: slot.tx!.transactionId, status: "duplicate" };
+    slot.tx = undefined;
+  };
+  const candidates = pending(slots);
+  if (candidates.length === 0) return [];
+  // The ledger first: claims expire, a stored transaction stays a duplicate forever.
+  const stored = await dependency(
+    "ledger",
+    deps.ledger.existingIds(
+      merchantId,
+      candidates.map((s) => s.tx!.transactionId),
+    ),
+  );
+  for (const slot of candidates) if (stored.has(slot.tx!.transactionId)) duplicate(slot);
+
+  const unclaimed = pending(slots);
+  if (unclaimed.length === 0) return [];
+  const held = await dependency(
+    "history store",
+    deps.history.claimIds(
+      merchantId,
+      unclaimed.map((s) => s.tx!.transactionId),
+      encodeClaim({ state: "accepting", receivedAt }),
+      ACCEPTING_TTL_SECONDS,
+    ),
+  );
+  const inFlight = new ApiError(
+    "TXW_ERR_CONFLICT",
+    "a concurrent request is accepting this transactionId; retry it",
+  );
+  for (const slot of unclaimed) {
+    const existing = held.get(slot.tx!.transactionId) ?? null;
+    if (existing === null) continue;
+    if (decodeClaim(existing).state === "accepted") duplicate(slot);
+    else {
+      // Not "duplicate": that put may still fail, and a client told "duplicate" would not retry.
+      slot.result = {
+        transactionId: slot.tx!.transactionId,
+        status: "rejected",
+        error: inFlight.toBody().error,
+      };
+      slot.tx = undefined;
     }
   }
-
-  const fresh = slots.filter((s) => s.tx !== undefined);
-  if (fresh.length > 0) await putOnStream(deps, merchantId, fresh);
-  return slots.map((s) => s.result);
+  return pending(slots);
 }
 
 function validate(deps: ApiDeps, merchantId: string, item: unknown, prefix: string): Slot {
@@ -99,19 +150,30 @@ function validate(deps: ApiDeps, merchantId: string, item: unknown, prefix: stri
   return { result: { transactionId: tx.transactionId, status: "accepted" }, tx };
 }
 
-async function putOnStream(deps: ApiDeps, merchantId: string, fresh: Slot[]): Promise<void> {
-  const receivedAt = new Date((deps.now ?? Date.now)()).toISOString();
-  const records = fresh.map((slot) => {
+async function putOnStream(
+  deps: ApiDeps,
+  merchantId: string,
+  claimed: Slot[],
+  receivedAt: string,
+): Promise<void> {
+  const ids = claimed.map((s) => s.tx!.transactionId);
+  const records = claimed.map((slot) => {
     const envelope: StreamEnvelope = { v: 1, receivedAt, tx: slot.tx! };
     return { partitionKey: slot.tx!.customerId, data: Buffer.from(JSON.stringify(envelope)) };
   });
-  const { failed } = await dependency("stream", deps.stream.put(records));
+  let failed: number[];
+  try {
+    ({ failed } = await dependency("stream", deps.stream.put(records)));
+  } catch (error) {
+    await release(deps, merchantId, ids);
+    throw error;
+  }
   const failedSet = new Set(failed);
   const unavailable = new ApiError(
     "TXW_ERR_UNAVAILABLE",
     "the stream did not accept this transaction; retry it",
   );
-  fresh.forEach((slot, i) => {
+  claimed.forEach((slot, i) => {
     if (failedSet.has(i))
       slot.result = {
         transactionId: slot.tx!.transactionId,
@@ -119,13 +181,27 @@ async function putOnStream(deps: ApiDeps, merchantId: string, fresh: Slot[]): Pr
         error: unavailable.toBody().error,
       };
   });
-  const accepted = fresh.filter((_, i) => !failedSet.has(i)).map((s) => s.tx!.transactionId);
-  if (accepted.length > 0) {
-    // Best effort: a lost mark only weakens the duplicate answer, never the ledger's guarantee.
-    await deps.history.markSeen(merchantId, accepted, SEEN_TTL_SECONDS).catch((err: unknown) => {
-      deps.log.warn({ err }, "could not mark ingested ids as seen");
-    });
-  }
+  await release(
+    deps,
+    merchantId,
+    ids.filter((_, i) => failedSet.has(i)),
+  );
+  const accepted = ids.filter((_, i) => !failedSet.has(i));
+  if (accepted.length === 0) return;
+  const value = encodeClaim({ state: "accepted", receivedAt });
+  // Best effort: a lost mark only weakens the duplicate answer, never the ledger's guarantee.
+  await deps.history
+    .setClaims(merchantId, accepted, value, ACCEPTED_TTL_SECONDS)
+    .catch((err: unknown) => deps.log.warn({ err }, "could not mark ingested ids accepted"));
+}
+
+/** Frees the claims of ids the stream refused, so a retry can be accepted at once. */
+async function release(deps: ApiDeps, merchantId: string, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await deps.history.releaseClaims(merchantId, ids).catch((err: unknown) => {
+    // They expire after ACCEPTING_TTL_SECONDS; until then a retry is told to retry.
+    deps.log.warn({ err }, "could not release ingest claims");
+  });
 }
 
 /** Splits a request body into items: one transaction, or `{ "transactions": [...] }`. */

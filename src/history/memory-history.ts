@@ -36,7 +36,7 @@ const PREFIX = "mem";
 const SWEEP_EVERY_MS = 60_000;
 
 export interface MemoryHistoryOptions {
-  /** Wall clock for the seen marks, whose port methods carry no `now`. @default Date.now */
+  /** Wall clock for the ingest claims, whose port methods carry no `now`. @default Date.now */
   clock?: () => number;
 }
 
@@ -57,7 +57,8 @@ export class MemoryHistoryStore implements HistoryStore {
   private readonly histories = new Map<string, EntityHistory>();
   /** Record key -> the member first stored for the id, and when that expires (`now` time). */
   private readonly recorded = new Map<string, { member: string; expiresAt: number }>();
-  private readonly seen = new Map<string, number>();
+  /** Ingest claims: key -> value and when it expires (wall clock). */
+  private readonly seen = new Map<string, { value: string; expiresAt: number }>();
   private readonly clock: () => number;
   private lastSweep = -Infinity;
   private lastSeenSweep = -Infinity;
@@ -119,20 +120,49 @@ export class MemoryHistoryStore implements HistoryStore {
     return out;
   }
 
-  async seenIds(merchantId: string, ids: string[]): Promise<Set<string>> {
-    this.assertOpen();
-    const at = this.clock();
-    return new Set(
-      ids.filter((id) => (this.seen.get(seenKey(PREFIX, merchantId, id)) ?? -Infinity) > at),
-    );
-  }
-
-  async markSeen(merchantId: string, ids: string[], ttlSeconds: number): Promise<void> {
+  async claimIds(
+    merchantId: string,
+    ids: string[],
+    value: string,
+    ttlSeconds: number,
+  ): Promise<Map<string, string | null>> {
     this.assertOpen();
     const ttl = validateSeenTtl(ttlSeconds);
     const at = this.clock();
     if (at - this.lastSeenSweep >= SWEEP_EVERY_MS) this.sweepSeen(at);
-    for (const id of ids) this.seen.set(seenKey(PREFIX, merchantId, id), at + ttl * 1000);
+    // No await inside: the whole check-and-set runs in one turn of the event loop, as SET NX.
+    const out = new Map<string, string | null>();
+    for (const id of ids) {
+      const key = seenKey(PREFIX, merchantId, id);
+      const held = this.liveClaim(key, at);
+      if (held === null) this.seen.set(key, { value, expiresAt: at + ttl * 1000 });
+      if (!out.has(id)) out.set(id, held);
+    }
+    return out;
+  }
+
+  async setClaims(merchantId: string, ids: string[], value: string, ttlSeconds: number) {
+    this.assertOpen();
+    const ttl = validateSeenTtl(ttlSeconds);
+    const at = this.clock();
+    for (const id of ids) {
+      this.seen.set(seenKey(PREFIX, merchantId, id), { value, expiresAt: at + ttl * 1000 });
+    }
+  }
+
+  async releaseClaims(merchantId: string, ids: string[]): Promise<void> {
+    this.assertOpen();
+    for (const id of ids) this.seen.delete(seenKey(PREFIX, merchantId, id));
+  }
+
+  async claimOf(merchantId: string, id: string): Promise<string | null> {
+    this.assertOpen();
+    return this.liveClaim(seenKey(PREFIX, merchantId, id), this.clock());
+  }
+
+  private liveClaim(key: string, at: number): string | null {
+    const claim = this.seen.get(key);
+    return claim !== undefined && claim.expiresAt > at ? claim.value : null;
   }
 
   /**
@@ -161,7 +191,7 @@ export class MemoryHistoryStore implements HistoryStore {
   }
 
   private sweepSeen(at: number): void {
-    for (const [key, expiresAt] of this.seen) if (expiresAt <= at) this.seen.delete(key);
+    for (const [key, { expiresAt }] of this.seen) if (expiresAt <= at) this.seen.delete(key);
     this.lastSeenSweep = at;
   }
 

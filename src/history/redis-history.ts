@@ -67,21 +67,53 @@ export class RedisHistoryStore implements HistoryStore {
     return entries;
   }
 
-  async seenIds(merchantId: string, ids: string[]): Promise<Set<string>> {
-    if (ids.length === 0) return new Set();
-    const values = await this.redis.mget(ids.map((id) => seenKey(this.prefix, merchantId, id)));
-    return new Set(ids.filter((_, i) => values[i] !== null));
+  async claimIds(
+    merchantId: string,
+    ids: string[],
+    value: string,
+    ttlSeconds: number,
+  ): Promise<Map<string, string | null>> {
+    const ttl = validateSeenTtl(ttlSeconds);
+    // SET NX GET (Redis >= 7.0): sets only when absent and returns what was there, atomically.
+    const replies = await this.exec(
+      "claiming ids",
+      ids.map((id) => ["set", seenKey(this.prefix, merchantId, id), value, "NX", "GET", "EX", ttl]),
+    );
+    // An id given twice: the first SET claimed it, as the in-memory store answers.
+    const out = new Map<string, string | null>();
+    ids.forEach((id, i) => {
+      if (!out.has(id)) out.set(id, replies[i] as string | null);
+    });
+    return out;
   }
 
-  async markSeen(merchantId: string, ids: string[], ttlSeconds: number): Promise<void> {
+  async setClaims(merchantId: string, ids: string[], value: string, ttlSeconds: number) {
     const ttl = validateSeenTtl(ttlSeconds);
+    await this.exec(
+      "setting claims",
+      ids.map((id) => ["set", seenKey(this.prefix, merchantId, id), value, "EX", ttl]),
+    );
+  }
+
+  async releaseClaims(merchantId: string, ids: string[]): Promise<void> {
     if (ids.length === 0) return;
-    const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.set(seenKey(this.prefix, merchantId, id), "1", "EX", ttl);
-    const replies = await pipeline.exec();
-    if (replies === null)
+    await this.redis.del(...ids.map((id) => seenKey(this.prefix, merchantId, id)));
+  }
+
+  async claimOf(merchantId: string, id: string): Promise<string | null> {
+    return this.redis.get(seenKey(this.prefix, merchantId, id));
+  }
+
+  /** One pipeline; every command's error fails the call. */
+  private async exec(what: string, commands: (string | number)[][]): Promise<unknown[]> {
+    if (commands.length === 0) return [];
+    const replies = await this.redis.pipeline(commands).exec();
+    if (replies === null || replies.length !== commands.length)
       throw new Error("history store: the pipeline returned no result (connection lost?)");
-    for (const [err] of replies) if (err !== null) throw failure("marking ids seen", err);
+    return replies.map(([err, reply]) => {
+      if (err !== null) throw failure(what, err);
+      return reply;
+    });
   }
 
   async ping(): Promise<void> {

@@ -86,10 +86,24 @@ export interface HistoryStore {
   recordBatch(items: HistoryItem[], now: number): Promise<HistoryResult[]>;
   /** The customer's entries of the last 24 hours before `now`, oldest first. */
   customerHistory(merchantId: string, customerId: string, now: number): Promise<HistoryEntry[]>;
-  /** Of `ids`, those marked seen for the merchant (ingest deduplication). */
-  seenIds(merchantId: string, ids: string[]): Promise<Set<string>>;
-  /** Marks ids as accepted at ingest, remembered for `ttlSeconds`. */
-  markSeen(merchantId: string, ids: string[], ttlSeconds: number): Promise<void>;
+  /**
+   * Ingest claims (ING-1): claims each id for the merchant unless a claim exists, atomically per
+   * id (SET NX EX, all ids in one round trip). Maps each id to null when this call claimed it,
+   * or to the value of the claim already there: of concurrent calls for one id, exactly one
+   * claims it.
+   */
+  claimIds(
+    merchantId: string,
+    ids: string[],
+    value: string,
+    ttlSeconds: number,
+  ): Promise<Map<string, string | null>>;
+  /** Sets the value and ttl of the ids' claims, claimed or not (SET EX). */
+  setClaims(merchantId: string, ids: string[], value: string, ttlSeconds: number): Promise<void>;
+  /** Drops the ids' claims (DEL), so that they can be claimed again. */
+  releaseClaims(merchantId: string, ids: string[]): Promise<void>;
+  /** The value of the id's claim, or null when it has none (never claimed, released, expired). */
+  claimOf(merchantId: string, id: string): Promise<string | null>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

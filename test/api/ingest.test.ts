@@ -68,6 +68,61 @@ describe("POST /v1/transactions (real PostgreSQL + Redis)", () => {
     assert.equal((redisKeysGone.json() as { status: string }).status, "duplicate");
   });
 
+  test("ING-1 PRC-1 concurrent POSTs of one transactionId: exactly one is accepted, the others are told duplicate or to retry", async () => {
+    for (let round = 0; round < 3; round++) {
+      const tx = wireTransaction();
+      const answers = await Promise.all(Array.from({ length: 6 }, () => post(tx)));
+      const outcomes = answers.map((res) =>
+        res.statusCode === 202
+          ? (res.json() as { status: string }).status
+          : `${res.statusCode} ${(res.json() as { error: { code: string } }).error.code}`,
+      );
+      assert.equal(outcomes.filter((o) => o === "accepted").length, 1, outcomes.join(", "));
+      for (const o of outcomes) {
+        assert.ok(["accepted", "duplicate", "409 TXW_ERR_CONFLICT"].includes(o), o);
+      }
+      await h.waitForDecision("japancart", tx.transactionId as string);
+      assert.equal(((await post(tx)).json() as { status: string }).status, "duplicate");
+    }
+  });
+
+  test("ING-1 ING-2 a stream put that fails releases the claim, so the retry is accepted", async () => {
+    const stream = h.deps.stream;
+    const put = stream.put.bind(stream);
+    const [whole, partial, ok] = [wireTransaction(), wireTransaction(), wireTransaction()];
+    try {
+      h.deps.stream = Object.assign(Object.create(stream), {
+        put: async () => {
+          throw new Error("stream down");
+        },
+      });
+      assert.equal((await post(whole)).statusCode, 503);
+      // Partial failure: the first record refused, the second taken.
+      h.deps.stream = Object.assign(Object.create(stream), {
+        put: async (records: Parameters<typeof put>[0]) => {
+          await put(records.slice(1));
+          return { failed: [0] };
+        },
+      });
+      const batch = (await post({ transactions: [partial, ok] })).json() as {
+        results: { status: string; error?: { code: string } }[];
+      };
+      assert.deepEqual(
+        batch.results.map((r) => r.status),
+        ["rejected", "accepted"],
+      );
+      assert.equal(batch.results[0]!.error!.code, "TXW_ERR_UNAVAILABLE");
+    } finally {
+      h.deps.stream = stream;
+    }
+    for (const tx of [whole, partial]) {
+      const retry = await post(tx);
+      assert.equal((retry.json() as { status: string }).status, "accepted");
+      await h.waitForDecision("japancart", tx.transactionId as string);
+    }
+    assert.equal(((await post(ok)).json() as { status: string }).status, "duplicate");
+  });
+
   test("PRIV-1 ING-1 a card number outside paymentMethod.card.number is a 400 naming the field, and nothing is stored", async () => {
     const tx = wireTransaction({
       paymentMethod: { type: "card", card: { token: `tok_${TEST_PAN}` } },

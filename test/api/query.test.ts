@@ -38,6 +38,7 @@ describe("query API and alerts (real PostgreSQL + Redis)", () => {
     assert.equal(res.statusCode, 200);
     const body = res.json() as Record<string, unknown> & { decision: Record<string, unknown> };
     assert.equal(body.transactionId, tx.transactionId);
+    assert.equal(body.status, "decided");
     assert.deepEqual(Object.keys(body.decision).sort(), [
       "action",
       "decidedAt",
@@ -214,5 +215,60 @@ describe("query API and alerts (real PostgreSQL + Redis)", () => {
     assert.match(metrics.body, /txwatch_ingested_transactions_total\{status="accepted"\} \d+/);
     assert.match(metrics.body, /txwatch_decisions_total\{action="allow"\} \d+/);
     assert.match(metrics.body, /txwatch_ingest_to_decision_seconds_bucket/);
+  });
+});
+
+describe("a transaction accepted but not yet decided (real PostgreSQL + Redis)", () => {
+  let h: Harness;
+  let key: string;
+  before(async () => {
+    // No consumer: what is accepted stays on the stream, undecided.
+    h = await startHarness({ kind: "real", process: false });
+    key = await h.keyFor("japancart");
+  });
+  after(() => h.close());
+
+  test("QRY-1 GET an accepted, undecided transaction is 200 pending with what is known, not 404", async () => {
+    const tx = wireTransaction();
+    const before = Date.now();
+    const posted = await h.app.inject({
+      method: "POST",
+      url: "/v1/transactions",
+      headers: bearer(key),
+      payload: JSON.stringify(tx),
+    });
+    assert.equal(posted.statusCode, 202);
+    const res = await h.app.inject({
+      method: "GET",
+      url: `/v1/transactions/${tx.transactionId}`,
+      headers: bearer(key),
+    });
+    assert.equal(res.statusCode, 200);
+    const body = res.json() as Record<string, unknown>;
+    assert.deepEqual(Object.keys(body).sort(), [
+      "merchantId",
+      "receivedAt",
+      "status",
+      "transactionId",
+    ]);
+    assert.equal(body.status, "pending");
+    assert.equal(body.transactionId, tx.transactionId);
+    assert.equal(body.merchantId, "japancart");
+    assert.ok(Date.parse(body.receivedAt as string) >= before - 1000);
+    assert.equal("decision" in body, false, "API.md: the decision only once processed");
+
+    const other = await h.keyFor("fastshop");
+    const foreign = await h.app.inject({
+      method: "GET",
+      url: `/v1/transactions/${tx.transactionId}`,
+      headers: bearer(other),
+    });
+    assert.equal(foreign.statusCode, 404, "another merchant does not see it");
+    const unknown = await h.app.inject({
+      method: "GET",
+      url: "/v1/transactions/never-sent",
+      headers: bearer(key),
+    });
+    assert.equal(unknown.statusCode, 404);
   });
 });

@@ -17,7 +17,9 @@ async function waitForDecision(
     const res = await fetch(`${url}/v1/transactions/${id}`, {
       headers: { authorization: `Bearer ${key}` },
     });
-    if (res.status === 200) return (await res.json()) as Record<string, unknown>;
+    // 200 without a decision is an accepted transaction still pending.
+    const body = res.status === 200 ? ((await res.json()) as Record<string, unknown>) : undefined;
+    if (body?.decision !== undefined) return body;
     if (Date.now() > deadline) throw new Error(`${id} not decided: ${res.status}`);
     await new Promise((r) => setTimeout(r, 50));
   }

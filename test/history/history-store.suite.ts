@@ -298,24 +298,86 @@ export function historyStoreSuite(name: string, factory: () => Promise<StoreUnde
     );
 
     test(
-      "ING-1 seenIds returns the ids marked seen for that merchant only",
+      "ING-1 claimIds claims each id once per merchant and answers the claim already there",
       withStore(async (store) => {
-        await store.markSeen("m1", ["t1", "t:2"], 60);
-        assert.deepEqual(await store.seenIds("m1", ["t1", "t:2", "t3"]), new Set(["t1", "t:2"]));
-        assert.deepEqual(await store.seenIds("m2", ["t1"]), new Set());
-        assert.deepEqual(await store.seenIds("m1", []), new Set());
-        await store.markSeen("m1", [], 60);
+        const first = await store.claimIds("m1", ["t1", "t:2"], "v1", 60);
+        assert.deepEqual(
+          first,
+          new Map([
+            ["t1", null],
+            ["t:2", null],
+          ]),
+        );
+        const second = await store.claimIds("m1", ["t1", "t3"], "v2", 60);
+        assert.deepEqual(
+          second,
+          new Map([
+            ["t1", "v1"],
+            ["t3", null],
+          ]),
+        );
+        assert.equal(await store.claimOf("m1", "t1"), "v1", "a failed claim changes nothing");
+        assert.deepEqual(await store.claimIds("m2", ["t1"], "w", 60), new Map([["t1", null]]));
+        assert.equal(await store.claimOf("m1", "nobody"), null);
+        assert.deepEqual(await store.claimIds("m1", [], "v", 60), new Map());
+        assert.deepEqual(
+          await store.claimIds("m1", ["dup", "dup"], "d", 60),
+          new Map([["dup", null]]),
+          "an id given twice in one call is claimed by it",
+        );
       }),
     );
 
     test(
-      "ING-1 a seen mark is forgotten after its ttl",
+      "ING-1 of concurrent claims of one id exactly one wins",
       withStore(async (store) => {
-        await store.markSeen("m1", ["short"], 1);
-        await store.markSeen("m1", ["long"], 60);
+        const answers = await Promise.all(
+          Array.from({ length: 8 }, (_, i) =>
+            store.claimIds("m1", ["race", `own-${i}`], `c${i}`, 60),
+          ),
+        );
+        const winners = answers.filter((a) => a.get("race") === null);
+        assert.equal(winners.length, 1);
+        const winner = answers.indexOf(winners[0]!);
+        assert.equal(await store.claimOf("m1", "race"), `c${winner}`);
+        for (const a of answers) {
+          if (a !== winners[0]) assert.equal(a.get("race"), `c${winner}`);
+        }
+        assert.ok(answers.every((a, i) => a.get(`own-${i}`) === null));
+      }),
+    );
+
+    test(
+      "ING-1 a released claim can be claimed again; setClaims replaces value and ttl",
+      withStore(async (store) => {
+        await store.claimIds("m1", ["a", "b"], "accepting", 60);
+        await store.releaseClaims("m1", ["a"]);
+        await store.releaseClaims("m1", []);
+        assert.equal(await store.claimOf("m1", "a"), null);
+        assert.deepEqual(await store.claimIds("m1", ["a"], "again", 60), new Map([["a", null]]));
+        await store.setClaims("m1", ["b", "c"], "accepted", 1);
+        assert.equal(await store.claimOf("m1", "b"), "accepted");
+        assert.equal(await store.claimOf("m1", "c"), "accepted");
         await sleep(1100);
-        assert.deepEqual(await store.seenIds("m1", ["short", "long"]), new Set(["long"]));
-        await assert.rejects(store.markSeen("m1", ["x"], 0), /ttlSeconds/);
+        assert.equal(await store.claimOf("m1", "b"), null, "the new ttl applies");
+        assert.equal(await store.claimOf("m1", "a"), "again");
+      }),
+    );
+
+    test(
+      "ING-1 a claim is forgotten after its ttl",
+      withStore(async (store) => {
+        await store.claimIds("m1", ["short"], "s", 1);
+        await store.claimIds("m1", ["long"], "l", 60);
+        await sleep(1100);
+        assert.equal(await store.claimOf("m1", "short"), null);
+        assert.equal(await store.claimOf("m1", "long"), "l");
+        assert.deepEqual(
+          await store.claimIds("m1", ["short"], "s2", 60),
+          new Map([["short", null]]),
+        );
+        await assert.rejects(store.claimIds("m1", ["x"], "v", 0), /ttlSeconds/);
+        await assert.rejects(store.setClaims("m1", ["x"], "v", 0), /ttlSeconds/);
       }),
     );
 

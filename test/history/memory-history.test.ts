@@ -40,19 +40,21 @@ describe("memory history store", () => {
     assert.equal(r!.windows[0]!.count, 1);
   });
 
-  test("ING-1 seen marks follow the injected clock and expired ones are forgotten", async () => {
+  test("ING-1 claims follow the injected clock and expired ones are forgotten", async () => {
     let clock = 1_000_000;
     const store = new MemoryHistoryStore({ clock: () => clock });
-    await store.markSeen("m1", ["a"], 10);
+    await store.claimIds("m1", ["a"], "v", 10);
     clock += 9_999;
-    assert.deepEqual(await store.seenIds("m1", ["a"]), new Set(["a"]));
+    assert.equal(await store.claimOf("m1", "a"), "v");
+    assert.deepEqual(await store.claimIds("m1", ["a"], "w", 10), new Map([["a", "v"]]));
     clock += 1;
-    assert.deepEqual(await store.seenIds("m1", ["a"]), new Set());
-    // Marking refreshes the ttl, as SET ... EX does.
-    await store.markSeen("m1", ["b"], 10);
+    assert.equal(await store.claimOf("m1", "a"), null);
+    assert.deepEqual(await store.claimIds("m1", ["a"], "w", 10), new Map([["a", null]]));
+    // setClaims refreshes the ttl, as SET ... EX does.
+    await store.setClaims("m1", ["b"], "x", 10);
     clock += 5_000;
-    await store.markSeen("m1", ["b"], 10);
+    await store.setClaims("m1", ["b"], "x", 10);
     clock += 9_000;
-    assert.deepEqual(await store.seenIds("m1", ["b"]), new Set(["b"]));
+    assert.equal(await store.claimOf("m1", "b"), "x");
   });
 });

@@ -64,7 +64,7 @@ describe("redis history store", () => {
         "tok",
       );
       await store.recordBatch([item], T0);
-      await store.markSeen("m:1", ["tx:9"], 600);
+      await store.claimIds("m:1", ["tx:9"], "accepting", 600);
       const keys = await keysUnder(redis, prefix);
       assert.deepEqual(keys, [
         `${prefix}:h:m%3A1:card:tok`,

@@ -3,6 +3,7 @@ import { ApiError, dependency } from "../../errors.ts";
 import type { StoredTransaction } from "../../ledger/types.ts";
 import { isPlausibleId } from "../../transaction/schema.ts";
 import { ingest, itemsOf } from "../ingest.ts";
+import { decodeClaim } from "../ingest-claim.ts";
 import { type ApiDeps, merchantOf } from "../types.ts";
 
 /** The wire form of a stored transaction: its fields, when it arrived, and its decision. */
@@ -12,6 +13,21 @@ export function presentTransaction(stored: StoredTransaction) {
     receivedAt: stored.receivedAt,
     recordedAt: stored.recordedAt,
     decision: stored.decision,
+  };
+}
+
+/**
+ * An accepted transaction the ledger does not hold yet (QRY-1). API.md: 404 only "if unknown",
+ * and the decision only "once processed". Until then only the ingest claim knows the id, so
+ * the answer is what it knows: no decision and no transaction fields, which the API keeps
+ * nowhere but on the stream; `status` (a new optional field) tells the two answers apart.
+ */
+function presentPending(merchantId: string, transactionId: string, receivedAt?: string) {
+  return {
+    transactionId,
+    merchantId,
+    ...(receivedAt !== undefined && { receivedAt }),
+    status: "pending" as const,
   };
 }
 
@@ -56,13 +72,17 @@ export function transactionRoutes(app: FastifyInstance, deps: ApiDeps): void {
         "ledger",
         deps.ledger.getTransaction(merchantId, transactionId),
       );
-      if (stored === null) {
-        throw new ApiError(
-          "TXW_ERR_NOT_FOUND",
-          `transaction ${transactionId} is not in the ledger (yet)`,
-        );
+      // status only here: the export's NDJSON lines (presentTransaction) are all decided.
+      if (stored !== null) return { ...presentTransaction(stored), status: "decided" };
+      const claim = await dependency(
+        "history store",
+        deps.history.claimOf(merchantId, transactionId),
+      );
+      // "accepting": the stream has not taken it yet and may refuse it, so it is not known.
+      if (claim === null || decodeClaim(claim).state !== "accepted") {
+        throw new ApiError("TXW_ERR_NOT_FOUND", `transaction ${transactionId} is unknown`);
       }
-      return presentTransaction(stored);
+      return presentPending(merchantId, transactionId, decodeClaim(claim).receivedAt);
     },
   );
 }
