@@ -1,10 +1,12 @@
 import {
+  AURORA_ENGINE_VERSIONS,
   NAT_ALLOWED,
   PRESET_NAMES,
   PRESETS,
   type PresetName,
   type PresetSettings,
 } from "./presets.ts";
+import { cacheNodeTypeFor } from "./sizing.ts";
 
 /**
  * Stack configuration: `txwatch:preset` picks a frozen preset, `txwatch:environmentSuffix` names
@@ -57,16 +59,17 @@ export function validatePreset(value: string | undefined): PresetName {
   return value as PresetName;
 }
 
-type FieldKind = "string" | "number" | "integer";
-
-function fieldKind(sample: unknown): FieldKind {
-  return typeof sample === "number" ? (Number.isInteger(sample) ? "integer" : "number") : "string";
-}
+/** Numeric fields that take fractions; every other numeric field is a whole number. */
+const FRACTIONAL_FIELDS: ReadonlySet<keyof PresetSettings> = new Set([
+  "headroom",
+  "auroraMinCapacity",
+  "auroraMaxCapacity",
+]);
 
 /** Parses one override; numbers arrive from Pulumi config as strings. */
 function parseOverride(field: keyof PresetSettings, raw: string): string | number {
-  const kind = fieldKind(PRESETS.japancart[field]);
-  if (kind === "string") return raw;
+  if (typeof PRESETS.japancart[field] === "string") return raw;
+  const kind = FRACTIONAL_FIELDS.has(field) ? "number" : "integer";
   const value = Number(raw);
   const ok =
     raw.trim() !== "" && Number.isFinite(value) && (kind === "number" || Number.isInteger(value));
@@ -139,6 +142,25 @@ export function validateSettings(preset: PresetName, settings: PresetSettings): 
   if (settings.auroraMinCapacity < 0 || settings.auroraMaxCapacity < settings.auroraMinCapacity) {
     throw new ConfigError(
       `txwatch:auroraMaxCapacity (${settings.auroraMaxCapacity}) must be at least txwatch:auroraMinCapacity (${settings.auroraMinCapacity}), which must not be negative`,
+    );
+  }
+  if (
+    settings.databaseEngine === "aurora-postgres-serverless" &&
+    AURORA_ENGINE_VERSIONS[settings.databaseMajorVersion] === undefined
+  ) {
+    throw new ConfigError(
+      `txwatch:databaseMajorVersion "${settings.databaseMajorVersion}" is not available for Aurora here: use one of ${Object.keys(AURORA_ENGINE_VERSIONS).join(", ")}`,
+    );
+  }
+  if (settings.cacheNodeType === "") {
+    try {
+      cacheNodeTypeFor(settings.peakTransactionsPerMinute, settings.headroom);
+    } catch (error) {
+      throw new ConfigError(`txwatch:cacheNodeType is unset and ${(error as Error).message}`);
+    }
+  } else if (!settings.cacheNodeType.startsWith("cache.")) {
+    throw new ConfigError(
+      `txwatch:cacheNodeType "${settings.cacheNodeType}" must be an ElastiCache node type, e.g. cache.r7g.large`,
     );
   }
   if (!/^\d+$/.test(settings.databaseMajorVersion)) {

@@ -1,4 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
+import type { StackConfig } from "./config.ts";
+import { resourceName } from "./naming.ts";
 import type { PresetName, PresetSettings } from "./presets.ts";
 
 /** What every component needs to know about the stack it belongs to. */
@@ -10,4 +12,25 @@ export interface StackContext {
   name(resourceType: string): string;
   accountId: pulumi.Input<string>;
   region: string;
+}
+
+export function createContext(config: StackConfig, accountId: pulumi.Input<string>): StackContext {
+  return {
+    preset: config.preset,
+    environmentSuffix: config.environmentSuffix,
+    settings: config.settings,
+    name: (type) => resourceName(type, config.environmentSuffix),
+    accountId,
+    region: config.settings.region,
+  };
+}
+
+/**
+ * How the monitor's runtime finds its data stores on AWS (src/handlers/aws-connections.ts reads
+ * these): addresses and secret ARNs only. Secrets themselves are fetched at run time (SEC-4).
+ */
+export interface RuntimeConnections {
+  environment: Record<string, pulumi.Input<string>>;
+  databaseSecretArn: pulumi.Input<string>;
+  redisAuthSecretArn: pulumi.Input<string>;
 }

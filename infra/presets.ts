@@ -116,3 +116,12 @@ export const NAT_ALLOWED: Readonly<Record<PresetName, readonly number[]>> = Obje
   fastshop: [0, 1], // "NAT Gateway or VPC endpoints"
   finserv: [1], // "Only create 1 NAT Gateway"
 });
+
+/**
+ * Aurora takes a full engine version: pinned to a tested minor per major, from which automatic
+ * minor upgrades move it forward. RDS PostgreSQL takes the major alone.
+ */
+export const AURORA_ENGINE_VERSIONS: Readonly<Record<string, string>> = Object.freeze({
+  "15": "15.10",
+  "16": "16.6",
+});

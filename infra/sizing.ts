@@ -68,7 +68,7 @@ export function cacheNodeTypeFor(peakTransactionsPerMinute: number, headroom: nu
   const node = CACHE_NODE_TYPES.find((n) => usableCacheBytes(n.nodeType) >= needed);
   if (node === undefined) {
     throw new Error(
-      `the 24 h history at ${peakTransactionsPerMinute} tx/min needs ${(needed / 1024 ** 3).toFixed(1)} GiB; set txwatch:cacheNodeType or shard the cache`,
+      `the 24 h history at ${peakTransactionsPerMinute} tx/min needs ${(needed / 1024 ** 3).toFixed(1)} GiB, more than the largest node type: set txwatch:cacheNodeType or lower txwatch:peakTransactionsPerMinute`,
     );
   }
   return node.nodeType;

@@ -7,14 +7,12 @@ import { HistoryCache } from "./components/history-cache.ts";
 import { DATABASE_NAME, LedgerDatabase, MASTER_USERNAME } from "./components/ledger-database.ts";
 import { Monitoring } from "./components/monitoring.ts";
 import { Network } from "./components/network.ts";
-import type { RuntimeConnections } from "./components/runtime-connections.ts";
 import { REDIS_PORT, SecurityGroups } from "./components/security-groups.ts";
 import { Storage } from "./components/storage.ts";
 import { StreamProcessor } from "./components/stream-processor.ts";
 import { TransactionStream } from "./components/transaction-stream.ts";
 import type { StackConfig } from "./config.ts";
-import type { StackContext } from "./context.ts";
-import { resourceName } from "./naming.ts";
+import { createContext, type RuntimeConnections, type StackContext } from "./context.ts";
 
 export interface TapStackArgs extends StackConfig {
   /** The AWS account, for ARNs in policies. @default the caller's (sts:GetCallerIdentity) */
@@ -53,34 +51,31 @@ export class TapStack extends pulumi.ComponentResource {
   constructor(name: string, args: TapStackArgs, opts?: pulumi.ComponentResourceOptions) {
     super("txwatch:platform:TapStack", name, {}, opts);
     const accountId = args.accountId ?? aws.getCallerIdentityOutput({}, { parent: this }).accountId;
-    const context: StackContext = {
-      preset: args.preset,
-      environmentSuffix: args.environmentSuffix,
-      settings: args.settings,
-      name: (type) => resourceName(type, args.environmentSuffix),
-      accountId,
-      region: args.settings.region,
-    };
+    const context = createContext(args, accountId);
     const parent = { parent: this };
 
-    const encryption = new Encryption("encryption", { context }, parent);
+    const encryption = new Encryption(context.name("encryption"), { context }, parent);
     const keyArn = encryption.keyArn;
-    const network = new Network("network", { context, keyArn }, parent);
+    const network = new Network(context.name("network"), { context, keyArn }, parent);
     const groups = new SecurityGroups(
-      "security-groups",
+      context.name("security-groups"),
       { context, vpcId: network.vpc.id },
       parent,
     );
     network.addInterfaceEndpoints(context, [groups.api.id, groups.processor.id]);
-    const storage = new Storage("storage", { context, keyArn }, parent);
-    const stream = new TransactionStream("transaction-stream", { context, keyArn }, parent);
+    const storage = new Storage(context.name("storage"), { context, keyArn }, parent);
+    const stream = new TransactionStream(
+      context.name("transaction-stream"),
+      { context, keyArn },
+      parent,
+    );
     const cache = new HistoryCache(
-      "history-cache",
+      context.name("history-cache"),
       { context, keyArn, subnetIds: network.privateSubnetIds, securityGroupId: groups.cache.id },
       parent,
     );
     const database = new LedgerDatabase(
-      "ledger-database",
+      context.name("ledger-database"),
       { context, keyArn, subnetIds: network.privateSubnetIds, securityGroupId: groups.database.id },
       parent,
     );
@@ -108,7 +103,7 @@ export class TapStack extends pulumi.ComponentResource {
       parent,
     );
     const processor = new StreamProcessor(
-      "stream-processor",
+      context.name("stream-processor"),
       {
         context,
         keyArn,
@@ -126,7 +121,7 @@ export class TapStack extends pulumi.ComponentResource {
 
     const tokenKey = this.tokenKeySecret(context, keyArn);
     const api = new ApiService(
-      "api-service",
+      context.name("api-service"),
       {
         context,
         keyArn,
@@ -146,7 +141,7 @@ export class TapStack extends pulumi.ComponentResource {
     );
 
     const monitoring = new Monitoring(
-      "monitoring",
+      context.name("monitoring"),
       {
         context,
         keyArn,
@@ -167,7 +162,7 @@ export class TapStack extends pulumi.ComponentResource {
       kinesis_stream_name: stream.stream.name,
       kinesis_stream_arn: stream.stream.arn,
       redis_endpoint: cache.replicationGroup.primaryEndpointAddress,
-      redis_port: cache.replicationGroup.port.apply((p) => p ?? REDIS_PORT),
+      redis_port: pulumi.output(REDIS_PORT),
       rds_endpoint: database.endpoint.address,
       rds_port: database.endpoint.port,
       db_secret_arn: database.endpoint.secretArn,

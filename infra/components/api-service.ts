@@ -2,10 +2,9 @@ import * as aws from "@pulumi/aws";
 import * as dockerBuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
 import { REPOSITORY_ROOT } from "../build/processor-bundle.ts";
-import type { StackContext } from "../context.ts";
+import type { RuntimeConnections, StackContext } from "../context.ts";
 import { assumeRolePolicy, policyDocument, type Statement } from "../iam.ts";
 import { encryptedLogGroup } from "../log-group.ts";
-import type { RuntimeConnections } from "./runtime-connections.ts";
 import { API_PORT } from "./security-groups.ts";
 import { ALB_LOG_PREFIX } from "./storage.ts";
 
@@ -163,6 +162,7 @@ export class ApiService extends pulumi.ComponentResource {
         networkMode: "awsvpc",
         requiresCompatibilities: ["FARGATE"],
         runtimePlatform: { cpuArchitecture: "ARM64", operatingSystemFamily: "LINUX" },
+        volumes: [{ name: "tmp" }],
         executionRoleArn: executionRole.arn,
         taskRoleArn: taskRole.arn,
         containerDefinitions: pulumi.jsonStringify([
@@ -171,6 +171,8 @@ export class ApiService extends pulumi.ComponentResource {
             image,
             essential: true,
             readonlyRootFilesystem: true,
+            // tsx and Node keep compile caches in /tmp: a task-scoped volume, not the image.
+            mountPoints: [{ sourceVolume: "tmp", containerPath: "/tmp", readOnly: false }],
             portMappings: [{ containerPort: API_PORT, protocol: "tcp" }],
             environment: Object.entries({
               ...args.connections.environment,

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { StackContext } from "../context.ts";
 import { assumeRolePolicy } from "../iam.ts";
 import { encryptedLogGroup } from "../log-group.ts";
+import { AURORA_ENGINE_VERSIONS } from "../presets.ts";
 import { DB_PORT } from "./security-groups.ts";
 
 export interface LedgerDatabaseArgs {
@@ -16,15 +17,6 @@ export const DATABASE_NAME = "txwatch";
 export const MASTER_USERNAME = "txwatch_admin";
 export const BACKUP_WINDOW = "17:00-18:00"; // 02:00-03:00 JST, 14:00-15:00 BRT: quiet hours
 export const MAINTENANCE_WINDOW = "sun:18:30-sun:19:30";
-
-/**
- * Aurora takes a full engine version; it is pinned to the newest minor we tested per major and
- * auto minor upgrades move it forward from there.
- */
-export const AURORA_ENGINE_VERSIONS: Readonly<Record<string, string>> = Object.freeze({
-  "15": "15.10",
-  "16": "16.6",
-});
 
 /** What the rest of the stack needs from either engine. */
 export interface DatabaseEndpoint {
@@ -191,7 +183,7 @@ export class LedgerDatabase extends pulumi.ComponentResource {
     const { settings } = context;
     const clusterIdentifier = context.name("ledger-cluster");
     const major = settings.databaseMajorVersion;
-    const engineVersion = AURORA_ENGINE_VERSIONS[major] ?? major;
+    const engineVersion = AURORA_ENGINE_VERSIONS[major] as string; // validated by config
     const parameters = new aws.rds.ClusterParameterGroup(
       context.name("ledger-cluster-params"),
       {

@@ -1,10 +1,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { bundleProcessor, PROCESSOR_HANDLER } from "../build/processor-bundle.ts";
-import type { StackContext } from "../context.ts";
+import type { RuntimeConnections, StackContext } from "../context.ts";
 import { assumeRolePolicy, policyDocument } from "../iam.ts";
 import { encryptedLogGroup } from "../log-group.ts";
-import type { RuntimeConnections } from "./runtime-connections.ts";
 
 export interface StreamProcessorArgs {
   context: StackContext;

@@ -1,0 +1,167 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { ConfigError, readStackConfig, validateEnvironmentSuffix } from "../../infra/config.ts";
+import { PRESETS } from "../../infra/presets.ts";
+
+const read = (values: Record<string, string>) =>
+  readStackConfig((k) => values[k], Object.keys(values));
+const fails = (values: Record<string, string>, message: string) =>
+  assert.throws(
+    () => read(values),
+    (e: unknown) => e instanceof ConfigError && e.message === message,
+  );
+
+test("GEN-1 an unknown preset fails naming the key and the allowed values", () => {
+  fails(
+    { preset: "acme", environmentSuffix: "pr1" },
+    'txwatch:preset "acme" is unknown: use one of japancart, fastshop, finserv',
+  );
+  fails(
+    { environmentSuffix: "pr1" },
+    "txwatch:preset is required: one of japancart, fastshop, finserv",
+  );
+});
+
+test("GEN-1 environmentSuffix is required and validated: lowercase letters, digits, single hyphens, at most 20 characters", () => {
+  fails(
+    { preset: "finserv" },
+    "txwatch:environmentSuffix is required: set it with `pulumi config set environmentSuffix <suffix>` (lowercase letters, digits and single hyphens, at most 20 characters)",
+  );
+  for (const bad of ["Prod", "pr_1", "-pr1", "pr1-", "pr--1", "1pr", "pr 1"]) {
+    assert.throws(
+      () => validateEnvironmentSuffix(bad),
+      new RegExp(
+        `^ConfigError: txwatch:environmentSuffix "${bad}" is invalid: use lowercase letters, digits and single hyphens`,
+      ),
+    );
+  }
+  fails(
+    { preset: "finserv", environmentSuffix: "a".repeat(21) },
+    `txwatch:environmentSuffix "${"a".repeat(21)}" is 21 characters; at most 20 fit every AWS name limit (an ALB name is 32 characters)`,
+  );
+  for (const good of ["pr1", "staging-2", "a".repeat(20)])
+    assert.equal(validateEnvironmentSuffix(good), good);
+});
+
+test("GEN-1 a NAT count that breaks the preset's constraint fails naming the key and the allowed values", () => {
+  fails(
+    { preset: "japancart", environmentSuffix: "pr1", natGateways: "1" },
+    'txwatch:natGateways is 1, but preset "japancart" allows 0 (its specification fixes the egress)',
+  );
+  fails(
+    { preset: "finserv", environmentSuffix: "pr1", natGateways: "0" },
+    'txwatch:natGateways is 0, but preset "finserv" allows 1 (its specification fixes the egress)',
+  );
+  fails(
+    { preset: "fastshop", environmentSuffix: "pr1", natGateways: "2" },
+    'txwatch:natGateways is 2, but preset "fastshop" allows 0 or 1 (its specification fixes the egress)',
+  );
+});
+
+test("GEN-1 every preset field can be overridden by stack config, typed and validated", () => {
+  const config = read({
+    preset: "japancart",
+    environmentSuffix: "pr1",
+    databaseInstanceClass: "db.r7g.large",
+    backupRetentionDays: "14",
+    headroom: "1.5",
+  });
+  assert.equal(config.settings.databaseInstanceClass, "db.r7g.large");
+  assert.equal(config.settings.backupRetentionDays, 14);
+  assert.equal(config.settings.headroom, 1.5);
+  assert.ok(Object.isFrozen(config.settings));
+  assert.equal(PRESETS.japancart.backupRetentionDays, 7, "the preset itself is untouched");
+  assert.ok(Object.isFrozen(PRESETS.japancart));
+  fails(
+    { preset: "japancart", environmentSuffix: "pr1", backupRetentionDays: "7.5" },
+    'txwatch:backupRetentionDays "7.5" is not an integer',
+  );
+  fails(
+    { preset: "japancart", environmentSuffix: "pr1", headroom: "lots" },
+    'txwatch:headroom "lots" is not a number',
+  );
+  fails(
+    { preset: "japancart", environmentSuffix: "pr1", natGateway: "0" },
+    `unknown config key txwatch:natGateway: use preset, environmentSuffix or one of ${Object.keys(PRESETS.japancart).join(", ")}`,
+  );
+});
+
+test("GEN-1 settings that would deploy something non-compliant or impossible are refused", () => {
+  const base = { preset: "fastshop", environmentSuffix: "pr1" };
+  fails(
+    { ...base, logRetentionDays: "7" },
+    "txwatch:logRetentionDays is 7; it must be at least 30 (audit logs are kept at least 30 days)",
+  );
+  fails(
+    { ...base, cacheReplicas: "0" },
+    "txwatch:cacheReplicas is 0; it must be at least 1 (automatic failover needs a replica)",
+  );
+  fails(
+    { ...base, streamRetentionHours: "12" },
+    "txwatch:streamRetentionHours is 12; it must be at least 24 (the 24 h history is rebuilt from the stream)",
+  );
+  fails(
+    { ...base, streamRetentionHours: "9000" },
+    "txwatch:streamRetentionHours is 9000; Kinesis keeps at most 8760",
+  );
+  fails(
+    { ...base, backupRetentionDays: "0" },
+    "txwatch:backupRetentionDays is 0; it must be at least 1 (automated backups stay on)",
+  );
+  fails(
+    { ...base, streamMode: "FAST" },
+    'txwatch:streamMode "FAST" is not allowed: use one of PROVISIONED, ON_DEMAND',
+  );
+  fails(
+    { ...base, databaseEngine: "mysql" },
+    'txwatch:databaseEngine "mysql" is not allowed: use one of rds-postgres, aurora-postgres-serverless',
+  );
+  fails(
+    { ...base, monitoringIntervalSeconds: "7" },
+    'txwatch:monitoringIntervalSeconds "7" is not allowed: use one of 0, 1, 5, 10, 15, 30, 60',
+  );
+  fails(
+    { ...base, vpcCidr: "10.0.0.0/24" },
+    'txwatch:vpcCidr "10.0.0.0/24" must be an IPv4 /16, e.g. 10.0.0.0/16',
+  );
+  fails(
+    { ...base, processorBatchSize: "0" },
+    "txwatch:processorBatchSize is 0; Kinesis allows 1 to 10000",
+  );
+  fails(
+    { ...base, auroraMinCapacity: "4", auroraMaxCapacity: "2" },
+    "txwatch:auroraMaxCapacity (2) must be at least txwatch:auroraMinCapacity (4), which must not be negative",
+  );
+  fails(
+    { ...base, databaseMajorVersion: "16.3" },
+    'txwatch:databaseMajorVersion "16.3" must be a major version only, e.g. "16" (minor versions upgrade automatically)',
+  );
+  fails(
+    { ...base, cacheNodeType: "r7g.large" },
+    'txwatch:cacheNodeType "r7g.large" must be an ElastiCache node type, e.g. cache.r7g.large',
+  );
+  assert.throws(
+    () => read({ ...base, peakTransactionsPerMinute: "10000000" }),
+    /^ConfigError: txwatch:cacheNodeType is unset and the 24 h history at 10000000 tx\/min needs/,
+  );
+  for (const field of [
+    "apiDesiredCount",
+    "headroom",
+    "averageRecordBytes",
+    "peakTransactionsPerMinute",
+  ]) {
+    assert.throws(
+      () => read({ ...base, [field]: "0" }),
+      new RegExp(`^ConfigError: txwatch:${field} is 0; it must be at least 1`),
+    );
+  }
+});
+
+test("DB-2 Aurora takes only a major version it has a pinned full version for", () => {
+  const config = read({ preset: "finserv", environmentSuffix: "pr1", databaseMajorVersion: "15" });
+  assert.equal(config.settings.databaseMajorVersion, "15");
+  fails(
+    { preset: "finserv", environmentSuffix: "pr1", databaseMajorVersion: "9" },
+    'txwatch:databaseMajorVersion "9" is not available for Aurora here: use one of 15, 16',
+  );
+});
