@@ -382,7 +382,11 @@ export class ApiService extends pulumi.ComponentResource {
         push: true,
         tags: [pulumi.interpolate`${repository.repositoryUrl}:latest`],
         registries: [
-          { address: repository.repositoryUrl, username: auth.userName, password: auth.password },
+          {
+            address: repository.repositoryUrl,
+            username: auth.userName,
+            password: pulumi.secret(auth.password),
+          },
         ],
       },
       parent,

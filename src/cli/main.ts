@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from "commander";
 import { ApiError } from "../errors.ts";
 import { keysCreateCommand, migrateCommand, verifyLedgerCommand } from "./commands/ledger-admin.ts";
+import { planCommand } from "./commands/plan.ts";
 import { replayCommand } from "./commands/replay.ts";
 import { simulateCommand } from "./commands/simulate.ts";
 import { startCommand } from "./commands/start.ts";
@@ -64,6 +65,20 @@ program
   .action(async (options: { json?: boolean }) => {
     process.exitCode = await verifyLedgerCommand(options);
   });
+
+program
+  .command("plan")
+  .description("print what a preset would deploy on AWS, offline (Pulumi program under mocks)")
+  .option("--preset <name>", "japancart | fastshop | finserv (or from --stack-config)")
+  .option("--environment-suffix <suffix>", "suffix of every resource name", undefined)
+  .option("--stack-config <file>", "a Pulumi.<stack>.yaml whose txwatch: settings apply")
+  .option(
+    "--set <key=value>",
+    "override a setting, e.g. natGateways=1 (repeatable)",
+    (v: string, all: string[] = []) => [...all, v],
+  )
+  .option("--json", "print every resource with all its inputs as JSON")
+  .action(planCommand);
 
 try {
   await program.parseAsync(process.argv);

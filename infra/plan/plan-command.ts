@@ -1,0 +1,50 @@
+import { readFileSync } from "node:fs";
+import { parse } from "yaml";
+import { readStackConfig } from "../config.ts";
+import { planStack } from "./capture.ts";
+import { formatPlan, planJson } from "./format.ts";
+
+export interface PlanOptions {
+  preset?: string;
+  environmentSuffix?: string;
+  /** A Pulumi stack file (Pulumi.<stack>.yaml) whose `txwatch:` keys apply. */
+  stackConfig?: string;
+  /** `key=value` overrides, applied last. */
+  set?: string[];
+  json?: boolean;
+}
+
+/** The offline view used when no suffix is configured: the plan does not deploy anything. */
+export const DEFAULT_PLAN_SUFFIX = "plan";
+
+/** Collects `txwatch:` config from a stack file, then the flags; later sources win. */
+export function planConfigValues(options: PlanOptions): Record<string, string> {
+  const values: Record<string, string> = { environmentSuffix: DEFAULT_PLAN_SUFFIX };
+  if (options.stackConfig !== undefined) {
+    const file = parse(readFileSync(options.stackConfig, "utf8")) as {
+      config?: Record<string, unknown>;
+    } | null;
+    for (const [key, value] of Object.entries(file?.config ?? {})) {
+      if (key.startsWith("txwatch:")) values[key.slice("txwatch:".length)] = String(value);
+    }
+  }
+  if (options.preset !== undefined) values.preset = options.preset;
+  if (options.environmentSuffix !== undefined) values.environmentSuffix = options.environmentSuffix;
+  for (const pair of options.set ?? []) {
+    const at = pair.indexOf("=");
+    if (at <= 0) throw new Error(`--set "${pair}" must be key=value, e.g. --set natGateways=1`);
+    values[pair.slice(0, at).replace(/^txwatch:/, "")] = pair.slice(at + 1);
+  }
+  return values;
+}
+
+/**
+ * `txwatch plan`: runs the Pulumi program in-process under mocks (no CLI, no credentials, no
+ * AWS) and returns what the preset would create, as text or JSON.
+ */
+export async function runPlan(options: PlanOptions): Promise<string> {
+  const values = planConfigValues(options);
+  const config = readStackConfig((k) => values[k], Object.keys(values));
+  const plan = await planStack(config);
+  return options.json === true ? planJson(plan) : formatPlan(plan);
+}
