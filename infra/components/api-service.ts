@@ -80,13 +80,6 @@ export class ApiService extends pulumi.ComponentResource {
             Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
             Resource: pulumi.interpolate`${logGroup.arn}:*`,
           },
-          {
-            Sid: "InjectTheTokenKey",
-            Effect: "Allow",
-            Action: ["secretsmanager:GetSecretValue"],
-            Resource: args.tokenKeySecretArn,
-          },
-          { Sid: "DecryptSecrets", Effect: "Allow", Action: ["kms:Decrypt"], Resource: keyArn },
         ]),
       },
       parent,
@@ -126,7 +119,11 @@ export class ApiService extends pulumi.ComponentResource {
             Sid: "ReadConnectionSecrets",
             Effect: "Allow",
             Action: ["secretsmanager:GetSecretValue"],
-            Resource: [args.connections.databaseSecretArn, args.connections.redisAuthSecretArn],
+            Resource: [
+              args.connections.databaseSecretArn,
+              args.connections.redisAuthSecretArn,
+              args.tokenKeySecretArn,
+            ],
           },
           {
             Sid: "WriteProcessedData",
@@ -177,12 +174,12 @@ export class ApiService extends pulumi.ComponentResource {
             environment: Object.entries({
               ...args.connections.environment,
               KINESIS_STREAM_NAME: args.streamName,
+              // The app fetches the key itself at run time (SEC-4): only the ARN is in the task.
+              TXWATCH_TOKEN_KEY_SECRET_ARN: args.tokenKeySecretArn,
               PORT: String(API_PORT),
               HOST: "0.0.0.0",
               LOG_LEVEL: "info",
             }).map(([name, value]) => ({ name, value })),
-            // Fetched by ECS from Secrets Manager at task start, never written into the task definition.
-            secrets: [{ name: "TXWATCH_TOKEN_KEY", valueFrom: args.tokenKeySecretArn }],
             logConfiguration: {
               logDriver: "awslogs",
               options: {

@@ -108,7 +108,7 @@ for (const preset of PRESET_NAMES) {
       plan,
       "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
     ).find((r) => r.inputs.bucket === `processed-transactions-${SUFFIX}-id`);
-    assert.deepEqual((processed?.inputs.rules as unknown[])[0], {
+    assert.deepEqual((processed?.inputs.rules as unknown[] | undefined)?.[0], {
       applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: keyArn },
       bucketKeyEnabled: true,
     });

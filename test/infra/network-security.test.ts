@@ -166,13 +166,24 @@ for (const preset of PRESET_NAMES) {
     const task = one(plan, "aws:ecs/taskDefinition:TaskDefinition");
     const [container] = JSON.parse(String(task.inputs.containerDefinitions)) as {
       environment: { name: string; value: string }[];
-      secrets: { name: string; valueFrom: string }[];
+      secrets?: unknown;
     }[];
-    assert.deepEqual(
-      container?.secrets.map((s) => s.name),
-      ["TXWATCH_TOKEN_KEY"],
+    const containerEnv = Object.fromEntries(
+      (container?.environment ?? []).map((e) => [e.name, e.value]),
     );
-    assert.match(container?.secrets[0]?.valueFrom ?? "", /token-key/);
+    assert.match(
+      containerEnv.TXWATCH_TOKEN_KEY_SECRET_ARN ?? "",
+      /^arn:aws:secretsmanager:.*token-key/,
+    );
+    assert.match(containerEnv.DB_SECRET_ARN ?? "", /^arn:aws:secretsmanager:/);
+    assert.equal(
+      container?.secrets,
+      undefined,
+      "nothing injected: the app reads secrets at run time",
+    );
+    const taskPolicy = one(plan, "aws:iam/rolePolicy:RolePolicy", `api-task-policy-${SUFFIX}`);
+    const readable = statements(taskPolicy).find((s) => s.Sid === "ReadConnectionSecrets");
+    assert.equal(list(readable?.Resource ?? []).length, 3);
     const plain = JSON.stringify([env, container?.environment]);
     assert.doesNotMatch(plain, /offline-plan-placeholder/, "no secret value in an environment");
     assert.doesNotMatch(plain, /PASSWORD|TOKEN_KEY"/);

@@ -49,7 +49,7 @@ for (const preset of PRESET_NAMES) {
       plan,
       "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
     ).find((r) => r.inputs.bucket === `app-logs-${SUFFIX}-id`);
-    assert.deepEqual((sse?.inputs.rules as unknown[])[0], {
+    assert.deepEqual((sse?.inputs.rules as unknown[] | undefined)?.[0], {
       applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" },
       bucketKeyEnabled: false,
     });
