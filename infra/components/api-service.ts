@@ -9,19 +9,31 @@ import { API_PORT } from "./security-groups.ts";
 import { ALB_LOG_PREFIX } from "./storage.ts";
 
 export interface ApiServiceArgs {
+  /** The stack's preset, settings and naming; required, so no component invents its own names. */
   context: StackContext;
+  /** The stack's customer-managed key (SEC-1); required: nothing here is encrypted with an AWS-owned key. */
   keyArn: pulumi.Input<string>;
+  /** The stack's VPC; required. */
   vpcId: pulumi.Input<string>;
+  /** Public subnets for the internet-facing ALB; required. */
   publicSubnetIds: pulumi.Input<string>[];
+  /** Private subnets for the tasks, which get no public IP; required. */
   privateSubnetIds: pulumi.Input<string>[];
+  /** The ALB's group, the only one open to the internet (SEC-2); required. */
   albSecurityGroupId: pulumi.Input<string>;
+  /** The tasks' group, reachable from the ALB only (SEC-2); required. */
   apiSecurityGroupId: pulumi.Input<string>;
+  /** The transaction stream, the only one the role may touch (SEC-3); required. */
   streamArn: pulumi.Input<string>;
+  /** The stream name the runtime reads as KINESIS_STREAM_NAME; required. */
   streamName: pulumi.Input<string>;
+  /** Data-store addresses and secret ARNs for the runtime (never secret values, SEC-4); required. */
   connections: RuntimeConnections;
   /** The secret holding the card-token HMAC key (TXWATCH_TOKEN_KEY). */
   tokenKeySecretArn: pulumi.Input<string>;
+  /** The bucket ALB access logs go to (CMP-2); required. */
   appLogsBucket: pulumi.Input<string>;
+  /** The one bucket the tasks may read and write (SEC-3); required. */
   processedDataBucketArn: pulumi.Input<string>;
 }
 

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { StackContext } from "../context.ts";
 
 export interface EncryptionArgs {
+  /** The stack's preset, settings and naming; required, so no component invents its own names. */
   context: StackContext;
 }
 

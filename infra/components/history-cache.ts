@@ -7,9 +7,13 @@ import { cacheNodeTypeFor } from "../sizing.ts";
 import { REDIS_PORT } from "./security-groups.ts";
 
 export interface HistoryCacheArgs {
+  /** The stack's preset, settings and naming; required, so no component invents its own names. */
   context: StackContext;
+  /** The stack's customer-managed key (SEC-1); required: nothing here is encrypted with an AWS-owned key. */
   keyArn: pulumi.Input<string>;
+  /** Private subnets, one per AZ; required, so the data tier is never placed in a public subnet. */
   subnetIds: pulumi.Input<string>[];
+  /** Its security group, whose rules admit only the callers (SEC-2); required. */
   securityGroupId: pulumi.Input<string>;
 }
 

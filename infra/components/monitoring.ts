@@ -5,10 +5,15 @@ import { policyDocument } from "../iam.ts";
 import { dashboardBody } from "./dashboard-body.ts";
 
 export interface MonitoringArgs {
+  /** The stack's preset, settings and naming; required, so no component invents its own names. */
   context: StackContext;
+  /** The stack's customer-managed key (SEC-1); required: nothing here is encrypted with an AWS-owned key. */
   keyArn: pulumi.Input<string>;
+  /** The stream name the runtime reads as KINESIS_STREAM_NAME; required. */
   streamName: pulumi.Input<string>;
+  /** The processor Lambda, the FunctionName dimension; required. */
   functionName: pulumi.Input<string>;
+  /** The processor's failure queue, the QueueName dimension; required. */
   deadLetterQueueName: pulumi.Input<string>;
   /** Redis member clusters (`<group>-001`, ...): Redis metrics exist only per member. */
   cacheClusterIds: string[];
@@ -16,7 +21,9 @@ export interface MonitoringArgs {
   databaseInstanceIds: string[];
   /** Aurora's `DBClusterIdentifier`, when the ledger is Aurora. */
   databaseClusterId: string | undefined;
+  /** The ALB's `LoadBalancer` dimension (its ARN suffix, not its name); required. */
   loadBalancerArnSuffix: pulumi.Input<string>;
+  /** The target group's `TargetGroup` dimension (its ARN suffix); required. */
   targetGroupArnSuffix: pulumi.Input<string>;
 }
 

@@ -6,6 +6,7 @@ import { encryptedLogGroup } from "../log-group.ts";
 import { subnetPlan } from "../subnets.ts";
 
 export interface NetworkArgs {
+  /** The stack's preset, settings and naming; required, so no component invents its own names. */
   context: StackContext;
   /** Key for the flow-log group. */
   keyArn: pulumi.Input<string>;

@@ -3,7 +3,9 @@ import * as pulumi from "@pulumi/pulumi";
 import type { StackContext } from "../context.ts";
 
 export interface SecurityGroupsArgs {
+  /** The stack's preset, settings and naming; required, so no component invents its own names. */
   context: StackContext;
+  /** The stack's VPC; required. */
   vpcId: pulumi.Input<string>;
   /** Port the API container listens on. @default 8080 */
   apiPort?: number;

@@ -4,7 +4,9 @@ import type { StackContext } from "../context.ts";
 import { policyDocument, type Statement } from "../iam.ts";
 
 export interface StorageArgs {
+  /** The stack's preset, settings and naming; required, so no component invents its own names. */
   context: StackContext;
+  /** The stack's customer-managed key (SEC-1); required: nothing here is encrypted with an AWS-owned key. */
   keyArn: pulumi.Input<string>;
 }
 

@@ -6,11 +6,17 @@ import { assumeRolePolicy, policyDocument } from "../iam.ts";
 import { encryptedLogGroup } from "../log-group.ts";
 
 export interface StreamProcessorArgs {
+  /** The stack's preset, settings and naming; required, so no component invents its own names. */
   context: StackContext;
+  /** The stack's customer-managed key (SEC-1); required: nothing here is encrypted with an AWS-owned key. */
   keyArn: pulumi.Input<string>;
+  /** The transaction stream, the only one the role may touch (SEC-3); required. */
   streamArn: pulumi.Input<string>;
+  /** Private subnets, one per AZ; required, so the data tier is never placed in a public subnet. */
   subnetIds: pulumi.Input<string>[];
+  /** Its security group, whose rules admit only the callers (SEC-2); required. */
   securityGroupId: pulumi.Input<string>;
+  /** Data-store addresses and secret ARNs for the runtime (never secret values, SEC-4); required. */
   connections: RuntimeConnections;
   /** Where fraud alerts are published (ALERT_TOPIC_ARN). */
   alertTopicArn: pulumi.Input<string>;

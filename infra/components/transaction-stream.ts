@@ -4,7 +4,9 @@ import type { StackContext } from "../context.ts";
 import { kinesisShardCount } from "../sizing.ts";
 
 export interface TransactionStreamArgs {
+  /** The stack's preset, settings and naming; required, so no component invents its own names. */
   context: StackContext;
+  /** The stack's customer-managed key (SEC-1); required: nothing here is encrypted with an AWS-owned key. */
   keyArn: pulumi.Input<string>;
 }
 
