@@ -32,10 +32,11 @@ export function kinesisShardCount(input: ShardInput): number {
 
 /**
  * Redis memory per transaction in the 24 h history: one sorted-set entry in each of the four
- * entity sets (customer, card, device, IP: a ~90-byte member plus ~70 bytes of skiplist and
- * dict overhead) and one ingest dedupe key (~120 bytes with its expiry), rounded up.
+ * entity sets (customer, card, device, IP), the per-transaction record key that makes redelivery
+ * count once, and the ingest claim with its expiry. Measured at 1,132 bytes on Redis 7 with the
+ * real history script, 50,000 transactions over 20,000 customers (`used_memory` delta); rounded up.
  */
-export const HISTORY_BYTES_PER_TRANSACTION = 4 * 160 + 120;
+export const HISTORY_BYTES_PER_TRANSACTION = 1200;
 
 /** Bytes the 24 h history holds if the peak lasted all day (the safe upper bound). */
 export function historyBytes(peakTransactionsPerMinute: number): number {

@@ -58,7 +58,7 @@ test("GEN-1 txwatch plan --json has every input with secrets redacted", async ()
     (r) => r.type === "aws:elasticache/replicationGroup:ReplicationGroup",
   );
   assert.equal(cache?.inputs.authToken, "[secret]");
-  assert.equal(cache?.inputs.nodeType, "cache.t4g.medium");
+  assert.equal(cache?.inputs.nodeType, "cache.r7g.large");
   assert.equal(plan.outputs.kinesis_stream_name, "transaction-stream-pr7");
   assert.doesNotMatch(JSON.stringify(plan), /offline-plan-placeholder/);
 });
