@@ -1,157 +1,243 @@
 /**
- * End-to-end benchmark: authenticated HTTP ingest in batches -> local stream -> processBatch ->
- * Redis history + PostgreSQL ledger, with the default ruleset, on the machine's real services.
- * Prints its figures and one summary line; writes bench/results/latest.json.
+ * End-to-end benchmark on the machine's real PostgreSQL and Redis: authenticated HTTP ingest in
+ * batches -> durable local stream -> processBatch -> Redis history + PostgreSQL ledger, default
+ * ruleset. The monitor runs in a process of its own (bench/monitor-process.ts); this one
+ * generates the load and measures:
  *
- *   npm run bench                      100,000 transactions over 10,000 customers
- *   npm run bench -- --quick           10,000 over 1,000 (what CI runs)
- *   npm run bench -- --transactions N --customers M
+ * 1. throughput: every transaction offered as fast as 4 connections take batches of 500,
+ *    timed until the last one is decided and committed;
+ * 2. latency: a steady offered rate (2,000/s in batches of 20), acceptance to committed decision;
+ * 3. the machine's ceiling on the same rows (bench/ceiling.ts), and throughput as a share of it.
+ *
+ * Prints its figures, writes bench/results/latest.json and ends with one summary line.
+ *
+ *   npm run bench                  1,000,000 transactions over 100,000 customers
+ *   npm run bench -- --quick       40,000 over 4,000, 5 s of steady rate (what CI runs)
+ *   options: --transactions N --customers M --rate R --steady-seconds S
+ *            --partitions P --batch-size B --profile (CPU profile of the monitor, in bench/results)
  */
+import { fork } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
 import pg from "pg";
-import { AlertHub } from "../src/alerts/hub.ts";
-import { createApiKey } from "../src/api/auth.ts";
-import { RedisHistoryStore } from "../src/history/index.ts";
-import { openPostgresLedger } from "../src/ledger/index.ts";
-import { createLogger } from "../src/observability/logger.ts";
-import { createMetrics } from "../src/observability/metrics.ts";
 import { defaultRuleset } from "../src/rules/index.ts";
-import { startPipeline } from "../src/runtime/pipeline.ts";
-import { LocalLogStream } from "../src/stream/index.ts";
-import { buildWorkload } from "./workload.ts";
+import { deleteKeys, measureCeiling } from "./ceiling.ts";
+import { batchBody, IngestClient, offerSteadily, sendAll } from "./http-load.ts";
+import type { MonitorReply, MonitorRequest, MonitorSettings } from "./monitor-protocol.ts";
+import { Workload } from "./workload.ts";
 
 const { values } = parseArgs({
   options: {
     quick: { type: "boolean", default: false },
     transactions: { type: "string" },
     customers: { type: "string" },
+    rate: { type: "string", default: "2000" },
+    "steady-seconds": { type: "string" },
+    partitions: { type: "string", default: "4" },
+    "batch-size": { type: "string", default: "500" },
+    profile: { type: "boolean", default: false },
   },
 });
-const total = Number(values.transactions ?? (values.quick ? 10_000 : 100_000));
+const total = Number(values.transactions ?? (values.quick ? 40_000 : 1_000_000));
 const customers = Number(values.customers ?? Math.max(100, Math.round(total / 10)));
+const rate = Number(values.rate);
+const steadySeconds = Number(values["steady-seconds"] ?? (values.quick ? 5 : 30));
+const partitions = Number(values.partitions);
+const batchSize = Number(values["batch-size"]);
 const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379";
-const BATCH = 500;
-const CONCURRENCY = 4;
+const INGEST_BATCH = 500;
+const INGEST_CONNECTIONS = 4;
+const STEADY_BATCH = 20;
+const MERCHANT = "bench";
+const HOUR = 3_600_000;
+const results = new URL("./results/", import.meta.url);
 
-const schema = `txw_bench_${process.pid}`;
-const prefix = `txwbench${process.pid}`;
-const ledger = await openPostgresLedger({ connectionString: DATABASE_URL, schema });
-await ledger.migrate();
-const redis = new Redis(REDIS_URL);
-const history = new RedisHistoryStore(redis, prefix);
-const stream = new LocalLogStream({ partitions: 4 });
-const metrics = createMetrics();
-const hub = new AlertHub();
-const pipeline = await startPipeline(
-  {
-    ledger,
-    history,
-    stream,
-    tokenKey: Buffer.alloc(32, 9),
-    hub,
-    alerts: hub,
-    metrics,
-    log: createLogger("warn"),
-    ruleset: defaultRuleset(),
-    source: "bench",
-  },
-  { rateLimitPerMinute: 1_000_000, bodyLimitBytes: 8 * 1024 * 1024, batchSize: BATCH },
-);
-const { app } = pipeline;
-const url = await app.listen({ port: 0, host: "127.0.0.1" });
-const key = await createApiKey(ledger, "bench");
+const say = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
-const { transactions } = buildWorkload(total, customers, "bench");
-const batches: string[] = [];
-for (let i = 0; i < transactions.length; i += BATCH) {
-  batches.push(JSON.stringify({ transactions: transactions.slice(i, i + BATCH) }));
-}
-process.stderr.write(
-  `bench: ${total} transactions, ${customers} customers, ${batches.length} requests of ${BATCH}\n`,
-);
-
-const started = performance.now();
-let next = 0;
-let accepted = 0;
-async function sender() {
-  while (next < batches.length) {
-    const body = batches[next++]!;
-    // Node's fetch keeps connections alive, so CONCURRENCY senders reuse CONCURRENCY sockets.
-    const res = await fetch(`${url}/v1/transactions`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-      body,
-    });
-    const json = (await res.json()) as { accepted: number };
-    accepted += json.accepted;
+// A day of traffic: event times spread over the 23 hours before the run, in order.
+const workload = new Workload(customers, MERCHANT, `b${process.pid}`);
+const firstEvent = Date.now() - 23 * HOUR;
+const spacing = (22.9 * HOUR) / total;
+const bodies: Buffer[] = [];
+for (let i = 0; i < total; i += INGEST_BATCH) {
+  const batch = [];
+  for (let j = i; j < Math.min(total, i + INGEST_BATCH); j++) {
+    batch.push(workload.next(Math.round(firstEvent + j * spacing)));
   }
+  bodies.push(batchBody(batch));
 }
-await Promise.all(Array.from({ length: CONCURRENCY }, sender));
-const ingestSeconds = (performance.now() - started) / 1000;
-
-const decided = async () => (await metrics.decisions.get()).values.reduce((s, v) => s + v.value, 0);
-while ((await decided()) < accepted) await new Promise((r) => setTimeout(r, 20));
-const seconds = (performance.now() - started) / 1000;
-const rss = process.memoryUsage().rss;
-
-const client = new pg.Client({ connectionString: DATABASE_URL });
-await client.connect();
-const { rows } = await client.query<{ p50: number; p95: number; p99: number; n: string }>(
-  `SELECT count(*) AS n,
-          percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50,
-          percentile_cont(0.95) WITHIN GROUP (ORDER BY ms) AS p95,
-          percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99
-     FROM (SELECT extract(epoch FROM recorded_at - received_at) * 1000 AS ms FROM "${schema}".transactions) t`,
+say(
+  `${total} transactions over ${customers} customers, ${bodies.length} requests of ${INGEST_BATCH}`,
 );
-const latency = rows[0]!;
 
-await pipeline.stop();
-await stream.close();
-let cursor = "0";
-do {
-  const [nextCursor, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
-  cursor = nextCursor;
-  if (keys.length > 0) await redis.del(...keys);
-} while (cursor !== "0");
-await history.close();
-await ledger.close();
-await client.query(`DROP SCHEMA "${schema}" CASCADE`);
-await client.end();
+const settings: MonitorSettings = {
+  databaseUrl: DATABASE_URL,
+  redisUrl: REDIS_URL,
+  schema: `txw_bench_${process.pid}`,
+  prefix: `txwbench${process.pid}`,
+  merchantId: MERCHANT,
+  partitions,
+  batchSize,
+};
+mkdirSync(results, { recursive: true });
+const monitor = fork(new URL("./monitor-process.ts", import.meta.url), {
+  execArgv: [
+    "--import",
+    "tsx",
+    ...(values.profile
+      ? ["--cpu-prof", "--cpu-prof-dir", new URL("profile", results).pathname]
+      : []),
+  ],
+  env: { ...process.env, BENCH_MONITOR: JSON.stringify(settings) },
+  stdio: ["ignore", "inherit", "inherit", "ipc"],
+});
+const replies: ((reply: MonitorReply) => void)[] = [];
+monitor.on("message", (reply: MonitorReply) => replies.shift()?.(reply));
+monitor.on("exit", (code) => {
+  if (code !== 0) {
+    say(`the monitor exited with ${code}`);
+    process.exit(1);
+  }
+});
+const ask = <T extends MonitorReply["type"]>(request: MonitorRequest | undefined, type: T) =>
+  new Promise<Extract<MonitorReply, { type: T }>>((resolve, reject) => {
+    replies.push((reply) =>
+      reply.type === type
+        ? resolve(reply as Extract<MonitorReply, { type: T }>)
+        : reject(new Error(`expected ${type} from the monitor, got ${reply.type}`)),
+    );
+    if (request !== undefined) monitor.send(request);
+  });
+const committedAll = async (accepted: number) => {
+  while ((await ask({ type: "progress" }, "progress")).committed < accepted) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+};
 
+const { url, key } = await ask(undefined, "ready");
+const client = new IngestClient(url, key, 16);
+
+// 1. Throughput.
+await ask({ type: "mark" }, "marked");
+const started = performance.now();
+const offered = await sendAll(client, bodies, INGEST_CONNECTIONS);
+const ingestSeconds = (performance.now() - started) / 1000;
+bodies.length = 0;
+await committedAll(offered.accepted);
+const seconds = (performance.now() - started) / 1000;
+const saturated = await ask({ type: "report" }, "report");
+say(`throughput phase: ${Math.round(offered.accepted / seconds)} tx/s`);
+
+// 2. Latency at a steady offered rate.
+await ask({ type: "mark" }, "marked");
+const steady = await offerSteadily(
+  client,
+  { ratePerSecond: rate, seconds: steadySeconds, batchSize: STEADY_BATCH },
+  (size) => batchBody(Array.from({ length: size }, () => workload.next(Date.now()))),
+);
+await committedAll(steady.accepted);
+const atRate = await ask({ type: "report" }, "report");
+client.close();
+const { peakRssMb } = await ask({ type: "stop" }, "stopped");
+say("monitor stopped; measuring the ceiling");
+
+// 3. The ceiling, on the rows just written; then the run's data goes.
+const ceiling = await measureCeiling({
+  databaseUrl: DATABASE_URL,
+  redisUrl: REDIS_URL,
+  sourceSchema: settings.schema,
+  rows: saturated.committed,
+  schema: `${settings.schema}_ceiling`,
+  prefix: `${settings.prefix}ceiling`,
+  ruleset: defaultRuleset(),
+  batchSize,
+  concurrency: partitions,
+});
+const db = new pg.Client({ connectionString: DATABASE_URL });
+await db.connect();
+await db.query(`DROP SCHEMA "${settings.schema}" CASCADE`);
+await db.end();
+const redis = new Redis(REDIS_URL);
+await deleteKeys(redis, settings.prefix);
+await redis.quit();
+
+const throughput = Math.round(offered.accepted / seconds);
+const ceilingPerSecond = Math.min(ceiling.postgresPerSecond, ceiling.redisPerSecond);
+const perTx = (count: number) => Number((count / saturated.committed).toFixed(3));
+const ms = (latency: Record<number, number>) => ({
+  p50: Math.round(latency[50]!),
+  p95: Math.round(latency[95]!),
+  p99: Math.round(latency[99]!),
+});
 const result = {
   at: new Date().toISOString(),
+  command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`,
   transactions: total,
   customers,
-  accepted,
-  committed: Number(latency.n),
-  ingestSeconds: Number(ingestSeconds.toFixed(2)),
-  seconds: Number(seconds.toFixed(2)),
-  throughputPerSecond: Math.round(accepted / seconds),
-  latencyMs: {
-    p50: Math.round(latency.p50),
-    p95: Math.round(latency.p95),
-    p99: Math.round(latency.p99),
+  partitions,
+  batchSize,
+  throughput: {
+    accepted: offered.accepted,
+    rejected: offered.rejected,
+    committed: saturated.committed,
+    ingestSeconds: Number(ingestSeconds.toFixed(2)),
+    seconds: Number(seconds.toFixed(2)),
+    perSecond: throughput,
+    latencyMsWhenSaturated: ms(saturated.latencyMs),
   },
-  peakRssMb: Math.round(rss / 1024 / 1024),
+  latency: {
+    offeredPerSecond: rate,
+    seconds: steadySeconds,
+    accepted: steady.accepted,
+    committed: atRate.committed,
+    senderLateMs: steady.lateMs,
+    ms: ms(atRate.latencyMs),
+  },
+  perTransaction: {
+    redisCommands: perTx(saturated.commands),
+    sqlStatements: perTx(saturated.statements),
+  },
+  peakRssMb,
+  ceiling: { ...ceiling, perSecond: ceilingPerSecond },
+  ratioOfCeiling: Number((throughput / ceilingPerSecond).toFixed(3)),
 };
-console.log(`transactions committed   ${result.committed} of ${total} sent`);
-console.log(`ingest (HTTP, batches)   ${result.ingestSeconds} s`);
+
+const out = (label: string, text: string) => console.log(`${label.padEnd(28)}${text}`);
+out(
+  "transactions",
+  `${total} over ${customers} customers, ${partitions} partitions, batches of ${batchSize}`,
+);
+out(
+  "committed",
+  `${saturated.committed} of ${offered.accepted} accepted (${offered.rejected} rejected)`,
+);
+out("ingest (HTTP, batches)", `${result.throughput.ingestSeconds} s`);
+out("end to end", `${result.throughput.seconds} s -> ${throughput} tx/s decided and committed`);
+const sat = result.throughput.latencyMsWhenSaturated;
+out("  latency when saturated", `p50 ${sat.p50} ms, p95 ${sat.p95} ms, p99 ${sat.p99} ms`);
+const lat = result.latency.ms;
+out(
+  `latency at ${rate}/s offered`,
+  `p50 ${lat.p50} ms, p95 ${lat.p95} ms, p99 ${lat.p99} ms (${atRate.committed} tx over ${steadySeconds} s)`,
+);
+out(
+  "per transaction",
+  `${result.perTransaction.redisCommands} Redis commands, ${result.perTransaction.sqlStatements} SQL statements`,
+);
+out("monitor peak RSS", `${peakRssMb} MB`);
+out(
+  "ceiling (same rows)",
+  `PostgreSQL bulk insert ${ceiling.postgresPerSecond} rows/s, history script ${ceiling.redisPerSecond} tx/s`,
+);
+out("share of ceiling", `${(result.ratioOfCeiling * 100).toFixed(1)}% of ${ceilingPerSecond} tx/s`);
+writeFileSync(new URL("latest.json", results), `${JSON.stringify(result, null, 2)}\n`);
 console.log(
-  `end to end               ${result.seconds} s  ->  ${result.throughputPerSecond} tx/s decided and committed`,
+  `bench: ${throughput} tx/s end to end (${(result.ratioOfCeiling * 100).toFixed(0)}% of ceiling), p99 ${lat.p99} ms at ${rate}/s, ${result.perTransaction.redisCommands} Redis cmds + ${result.perTransaction.sqlStatements} SQL stmts per tx, peak RSS ${peakRssMb} MB`,
 );
-console.log(
-  `accept -> commit latency p50 ${result.latencyMs.p50} ms, p95 ${result.latencyMs.p95} ms, p99 ${result.latencyMs.p99} ms (offered as fast as possible)`,
-);
-console.log(`RSS at the end           ${result.peakRssMb} MB`);
-mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
-writeFileSync(
-  new URL("./results/latest.json", import.meta.url),
-  `${JSON.stringify(result, null, 2)}\n`,
-);
-console.log(
-  `bench: ${result.throughputPerSecond} tx/s end to end, p99 ${result.latencyMs.p99} ms, ${result.committed}/${total} committed, RSS ${result.peakRssMb} MB`,
-);
-if (result.committed !== accepted) process.exit(1);
+const complete =
+  saturated.committed === offered.accepted &&
+  offered.rejected === 0 &&
+  atRate.committed === steady.accepted;
+process.exit(complete ? 0 : 1);

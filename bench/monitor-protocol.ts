@@ -1,0 +1,32 @@
+/** What bench/pipeline.ts and the monitor process it forks (bench/monitor-process.ts) say. */
+export interface MonitorSettings {
+  databaseUrl: string;
+  redisUrl: string;
+  /** PostgreSQL schema and Redis key prefix of this run alone, dropped at its end. */
+  schema: string;
+  prefix: string;
+  merchantId: string;
+  partitions: number;
+  batchSize: number;
+}
+
+export type MonitorRequest =
+  /** Starts a phase: counters and latencies from here on. */
+  { type: "mark" } | { type: "progress" } | { type: "report" } | { type: "stop" };
+
+export type MonitorReply =
+  | { type: "ready"; url: string; key: string }
+  | { type: "marked" }
+  | { type: "progress"; committed: number }
+  | {
+      type: "report";
+      committed: number;
+      /** SQL statements sent to PostgreSQL since the mark. */
+      statements: number;
+      /** Commands sent to Redis since the mark (a pipelined command counts as one). */
+      commands: number;
+      /** Acceptance (receivedAt) to committed decision, of the transactions since the mark. */
+      latencyMs: Record<number, number>;
+      peakRssMb: number;
+    }
+  | { type: "stopped"; peakRssMb: number };
