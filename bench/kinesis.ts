@@ -75,7 +75,9 @@ for (const size of PUT_SIZES) {
   await Promise.all(
     Array.from({ length: CONCURRENT_PUTS }, async () => {
       while (next < total) {
-        const batch = records.slice(next, (next += size));
+        const from = next;
+        next += size;
+        const batch = records.slice(from, next);
         failed += (await stream.put(batch)).failed.length;
       }
     }),
@@ -96,7 +98,7 @@ for (const size of GET_SIZES) {
   let seen = 0;
   const started = performance.now();
   const done = new Promise<void>((resolve) => {
-    const consumer = stream.consume(
+    stream.consume(
       async (batch) => {
         seen += batch.length;
         if (seen >= total) resolve();
@@ -104,7 +106,6 @@ for (const size of GET_SIZES) {
       },
       { batchSize: size, idleMs: 10 },
     );
-    void consumer;
   });
   await done;
   report("consume", size, seen, performance.now() - started);
