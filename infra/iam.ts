@@ -32,3 +32,24 @@ export function assumeRolePolicy(
     ],
   });
 }
+
+/** What every runtime role needs: its connection secrets, and the stack key they are sealed with. */
+export function readSecretsStatements(
+  keyArn: pulumi.Input<string>,
+  secretArns: pulumi.Input<string>[],
+): Statement[] {
+  return [
+    {
+      Sid: "UseTheStackKey",
+      Effect: "Allow",
+      Action: ["kms:Decrypt", "kms:GenerateDataKey"],
+      Resource: keyArn,
+    },
+    {
+      Sid: "ReadConnectionSecrets",
+      Effect: "Allow",
+      Action: ["secretsmanager:GetSecretValue"],
+      Resource: secretArns,
+    },
+  ];
+}

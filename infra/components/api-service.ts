@@ -3,7 +3,7 @@ import * as dockerBuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
 import { REPOSITORY_ROOT } from "../build/processor-bundle.ts";
 import type { RuntimeConnections, StackContext } from "../context.ts";
-import { assumeRolePolicy, policyDocument, type Statement } from "../iam.ts";
+import { assumeRolePolicy, policyDocument, readSecretsStatements, type Statement } from "../iam.ts";
 import { encryptedLogGroup } from "../log-group.ts";
 import { API_PORT } from "./security-groups.ts";
 import { ALB_LOG_PREFIX } from "./storage.ts";
@@ -121,22 +121,11 @@ export class ApiService extends pulumi.ComponentResource {
             ],
             Resource: args.streamArn,
           },
-          {
-            Sid: "UseTheStackKey",
-            Effect: "Allow",
-            Action: ["kms:Decrypt", "kms:GenerateDataKey"],
-            Resource: keyArn,
-          },
-          {
-            Sid: "ReadConnectionSecrets",
-            Effect: "Allow",
-            Action: ["secretsmanager:GetSecretValue"],
-            Resource: [
-              args.connections.databaseSecretArn,
-              args.connections.redisAuthSecretArn,
-              args.tokenKeySecretArn,
-            ],
-          },
+          ...readSecretsStatements(keyArn, [
+            args.connections.databaseSecretArn,
+            args.connections.redisAuthSecretArn,
+            args.tokenKeySecretArn,
+          ]),
           {
             Sid: "WriteProcessedData",
             Effect: "Allow",

@@ -1,15 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { MonitoringArgs } from "./monitoring.ts";
 
-export interface DashboardInput {
+/** The monitoring inputs the dashboard draws, plus the region its widgets query. */
+export type DashboardInput = Omit<MonitoringArgs, "context" | "keyArn" | "targetGroupArnSuffix"> & {
   region: string;
-  streamName: pulumi.Input<string>;
-  functionName: pulumi.Input<string>;
-  deadLetterQueueName: pulumi.Input<string>;
-  cacheClusterIds: string[];
-  databaseInstanceIds: string[];
-  databaseClusterId: string | undefined;
-  loadBalancerArnSuffix: pulumi.Input<string>;
-}
+};
 
 type Metric = (string | { stat: string })[];
 

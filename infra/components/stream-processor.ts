@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { bundleProcessor, PROCESSOR_HANDLER } from "../build/processor-bundle.ts";
 import type { RuntimeConnections, StackContext } from "../context.ts";
-import { assumeRolePolicy, policyDocument } from "../iam.ts";
+import { assumeRolePolicy, policyDocument, readSecretsStatements } from "../iam.ts";
 import { encryptedLogGroup } from "../log-group.ts";
 
 export interface StreamProcessorArgs {
@@ -92,18 +92,10 @@ export class StreamProcessor extends pulumi.ComponentResource {
             ],
             Resource: args.streamArn,
           },
-          {
-            Sid: "UseTheStackKey",
-            Effect: "Allow",
-            Action: ["kms:Decrypt", "kms:GenerateDataKey"],
-            Resource: keyArn,
-          },
-          {
-            Sid: "ReadConnectionSecrets",
-            Effect: "Allow",
-            Action: ["secretsmanager:GetSecretValue"],
-            Resource: [connections.databaseSecretArn, connections.redisAuthSecretArn],
-          },
+          ...readSecretsStatements(keyArn, [
+            connections.databaseSecretArn,
+            connections.redisAuthSecretArn,
+          ]),
           {
             Sid: "PublishAlerts",
             Effect: "Allow",
