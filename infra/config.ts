@@ -67,8 +67,12 @@ const FRACTIONAL_FIELDS: ReadonlySet<keyof PresetSettings> = new Set([
 ]);
 
 /** Parses one override; numbers arrive from Pulumi config as strings. */
-function parseOverride(field: keyof PresetSettings, raw: string): string | number {
+function parseOverride(field: keyof PresetSettings, raw: string): string | number | boolean {
   if (typeof PRESETS.japancart[field] === "string") return raw;
+  if (typeof PRESETS.japancart[field] === "boolean") {
+    if (raw === "true" || raw === "false") return raw === "true";
+    throw new ConfigError(`txwatch:${field} "${raw}" is not allowed: use true or false`);
+  }
   const kind = FRACTIONAL_FIELDS.has(field) ? "number" : "integer";
   const value = Number(raw);
   const ok =
@@ -95,7 +99,7 @@ function atLeast(
 function oneOf(
   settings: PresetSettings,
   field: keyof PresetSettings,
-  allowed: readonly (string | number)[],
+  allowed: readonly (string | number | boolean)[],
 ): void {
   const value = settings[field];
   if (!allowed.includes(value)) {

@@ -56,6 +56,12 @@ export interface PresetSettings {
   apiDesiredCount: number;
   apiCpu: number;
   apiMemoryMb: number;
+  /**
+   * ALB access logs to the `app-logs` bucket. ALB can only deliver them to an SSE-S3 bucket, so
+   * where every byte at rest must be under the customer's key (fastshop) they are off and that
+   * bucket uses the key too. @default true
+   */
+  albAccessLogs: boolean;
   /** A prebuilt API image; empty means build the repository's Dockerfile and push it to ECR. */
   apiImageUri: string;
   /** ACM certificate for HTTPS on the ALB; empty means HTTP only (put a CDN or certificate in front). */
@@ -90,6 +96,7 @@ const COMMON: PresetSettings = {
   apiDesiredCount: 2,
   apiCpu: 512,
   apiMemoryMb: 1024,
+  albAccessLogs: true,
   apiImageUri: "",
   certificateArn: "",
   alarmEmail: "",
@@ -99,7 +106,8 @@ export const PRESETS: Readonly<Record<PresetName, Readonly<PresetSettings>>> = O
   // 1000 tx/min peak, RDS Multi-AZ, no NAT gateway (AWS APIs through VPC endpoints).
   japancart: Object.freeze({ ...COMMON }),
   // LGPD: one customer-managed key for everything at rest; no NAT keeps data paths inside AWS.
-  fastshop: Object.freeze({ ...COMMON, peakTransactionsPerMinute: 2000 }),
+  // ALB access logs would need an SSE-S3 bucket; the specification wants the CMK on everything.
+  fastshop: Object.freeze({ ...COMMON, peakTransactionsPerMinute: 2000, albAccessLogs: false }),
   // Exactly one NAT gateway, Aurora Serverless v2 writer + reader, minimal (1 day) backups.
   finserv: Object.freeze({
     ...COMMON,

@@ -82,7 +82,6 @@ export class TapStack extends pulumi.ComponentResource {
 
     const connections: RuntimeConnections = {
       environment: {
-        AWS_REGION: context.region,
         DB_HOST: database.endpoint.address,
         DB_PORT: database.endpoint.port.apply(String),
         DB_NAME: DATABASE_NAME,

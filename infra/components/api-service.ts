@@ -79,7 +79,7 @@ export class ApiService extends pulumi.ComponentResource {
       },
       parent,
     );
-    new aws.iam.RolePolicy(
+    const executionPolicy = new aws.iam.RolePolicy(
       context.name("api-execution-policy"),
       {
         name: context.name("api-execution-policy"),
@@ -104,7 +104,7 @@ export class ApiService extends pulumi.ComponentResource {
       },
       parent,
     );
-    new aws.iam.RolePolicy(
+    const taskPolicy = new aws.iam.RolePolicy(
       context.name("api-task-policy"),
       {
         name: context.name("api-task-policy"),
@@ -143,13 +143,24 @@ export class ApiService extends pulumi.ComponentResource {
       parent,
     );
 
+    const clusterName = context.name("api-cluster");
+    // Container Insights writes here; created first so it has the key and the retention.
+    const insights = encryptedLogGroup(
+      context,
+      context.name("api-insights-logs"),
+      `/aws/ecs/containerinsights/${clusterName}/performance`,
+      keyArn,
+      this,
+    );
     this.cluster = new aws.ecs.Cluster(
-      context.name("api-cluster"),
+      clusterName,
       {
-        name: context.name("api-cluster"),
+        name: clusterName,
+        // Task ephemeral storage (the /tmp volume) under the stack key too.
+        configuration: { managedStorageConfiguration: { fargateEphemeralStorageKmsKeyId: keyArn } },
         settings: [{ name: "containerInsights", value: "enabled" }],
       },
-      parent,
+      { parent: this, dependsOn: [insights] },
     );
     const taskDefinition = new aws.ecs.TaskDefinition(
       context.name("api-task"),
@@ -175,6 +186,8 @@ export class ApiService extends pulumi.ComponentResource {
             environment: Object.entries({
               ...args.connections.environment,
               KINESIS_STREAM_NAME: args.streamName,
+              // Lambda sets AWS_REGION itself (and refuses it as a variable); ECS does not.
+              AWS_REGION: context.region,
               // The app fetches the key itself at run time (SEC-4): only the ARN is in the task.
               TXWATCH_TOKEN_KEY_SECRET_ARN: args.tokenKeySecretArn,
               PORT: String(API_PORT),
@@ -205,7 +218,11 @@ export class ApiService extends pulumi.ComponentResource {
         subnets: args.publicSubnetIds,
         enableDeletionProtection: false,
         dropInvalidHeaderFields: true,
-        accessLogs: { bucket: args.appLogsBucket, prefix: ALB_LOG_PREFIX, enabled: true },
+        accessLogs: {
+          bucket: args.appLogsBucket,
+          prefix: ALB_LOG_PREFIX,
+          enabled: settings.albAccessLogs,
+        },
       },
       parent,
     );
@@ -255,7 +272,8 @@ export class ApiService extends pulumi.ComponentResource {
         propagateTags: "SERVICE",
         waitForSteadyState: false,
       },
-      { parent: this, dependsOn: listeners },
+      // Tasks start only once their roles carry their policies (image pull, logs, secrets).
+      { parent: this, dependsOn: [...listeners, executionPolicy, taskPolicy] },
     );
     this.registerOutputs({ albDnsName: this.loadBalancer.dnsName });
   }

@@ -75,6 +75,34 @@ export class Encryption extends pulumi.ComponentResource {
             },
           },
           {
+            // Fargate encrypts the API tasks' ephemeral storage with this key.
+            Sid: "FargateEncryptsTaskStorage",
+            Effect: "Allow",
+            Principal: { Service: "fargate.amazonaws.com" },
+            Action: ["kms:GenerateDataKeyWithoutPlaintext"],
+            Resource: "*",
+            Condition: {
+              StringEquals: {
+                "kms:EncryptionContext:aws:ecs:clusterAccount": account,
+                "kms:EncryptionContext:aws:ecs:clusterName": context.name("api-cluster"),
+              },
+            },
+          },
+          {
+            Sid: "FargateGrantsDecryptForTaskStorage",
+            Effect: "Allow",
+            Principal: { Service: "fargate.amazonaws.com" },
+            Action: ["kms:CreateGrant"],
+            Resource: "*",
+            Condition: {
+              StringEquals: {
+                "kms:EncryptionContext:aws:ecs:clusterAccount": account,
+                "kms:EncryptionContext:aws:ecs:clusterName": context.name("api-cluster"),
+              },
+              "ForAllValues:StringEquals": { "kms:GrantOperations": ["Decrypt"] },
+            },
+          },
+          {
             // Alarms publish to the encrypted alarm topic.
             Sid: "CloudWatchAlarmsPublishToEncryptedTopic",
             Effect: "Allow",

@@ -22,6 +22,11 @@ export const MASTER_USERNAME = "txwatch_admin";
 export const BACKUP_WINDOW = "17:00-18:00"; // 02:00-03:00 JST, 14:00-15:00 BRT: quiet hours
 export const MAINTENANCE_WINDOW = "sun:18:30-sun:19:30";
 
+interface MonitoringRole {
+  role: aws.iam.Role;
+  attachment: aws.iam.RolePolicyAttachment;
+}
+
 /** What the rest of the stack needs from either engine. */
 export interface DatabaseEndpoint {
   address: pulumi.Output<string>;
@@ -65,7 +70,8 @@ export class LedgerDatabase extends pulumi.ComponentResource {
     this.registerOutputs({ address: this.endpoint.address });
   }
 
-  private monitoringRole(context: StackContext): aws.iam.Role {
+  /** The Enhanced Monitoring role, with its policy attached (RDS checks it at create time). */
+  private monitoringRole(context: StackContext): MonitoringRole {
     const role = new aws.iam.Role(
       context.name("rds-monitoring-role"),
       {
@@ -74,7 +80,7 @@ export class LedgerDatabase extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    new aws.iam.RolePolicyAttachment(
+    const attachment = new aws.iam.RolePolicyAttachment(
       context.name("rds-monitoring-policy"),
       {
         role: role.name,
@@ -82,7 +88,7 @@ export class LedgerDatabase extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    return role;
+    return { role, attachment };
   }
 
   private logGroups(
@@ -108,7 +114,7 @@ export class LedgerDatabase extends pulumi.ComponentResource {
     context: StackContext,
     args: LedgerDatabaseArgs,
     subnetGroup: aws.rds.SubnetGroup,
-    monitoringRole: aws.iam.Role | undefined,
+    monitoringRole: MonitoringRole | undefined,
   ): DatabaseEndpoint {
     const { settings } = context;
     const identifier = context.name("ledger-db");
@@ -158,7 +164,7 @@ export class LedgerDatabase extends pulumi.ComponentResource {
         copyTagsToSnapshot: true,
         enabledCloudwatchLogsExports: exports,
         monitoringInterval: settings.monitoringIntervalSeconds,
-        ...(monitoringRole && { monitoringRoleArn: monitoringRole.arn }),
+        ...(monitoringRole && { monitoringRoleArn: monitoringRole.role.arn }),
         performanceInsightsEnabled: true,
         performanceInsightsKmsKeyId: args.keyArn,
         performanceInsightsRetentionPeriod: 7,
@@ -167,7 +173,10 @@ export class LedgerDatabase extends pulumi.ComponentResource {
         deleteAutomatedBackups: true,
         applyImmediately: true,
       },
-      { parent: this, dependsOn: groups },
+      {
+        parent: this,
+        dependsOn: [...groups, ...(monitoringRole ? [monitoringRole.attachment] : [])],
+      },
     );
     return {
       address: instance.address,
@@ -182,7 +191,7 @@ export class LedgerDatabase extends pulumi.ComponentResource {
     context: StackContext,
     args: LedgerDatabaseArgs,
     subnetGroup: aws.rds.SubnetGroup,
-    monitoringRole: aws.iam.Role | undefined,
+    monitoringRole: MonitoringRole | undefined,
   ): DatabaseEndpoint {
     const { settings } = context;
     const clusterIdentifier = context.name("ledger-cluster");
@@ -231,7 +240,8 @@ export class LedgerDatabase extends pulumi.ComponentResource {
         skipFinalSnapshot: true,
         applyImmediately: true,
       },
-      { parent: this, dependsOn: groups },
+      // AWS moves the minor version forward by itself; a diff back to the pinned one would fail.
+      { parent: this, dependsOn: groups, ignoreChanges: ["engineVersion"] },
     );
     // Writer first (promotion tier 0), then the reader that takes over on failover.
     const instanceIdentifiers = ["writer", "reader"].map((role) => context.name(`ledger-${role}`));
@@ -249,12 +259,16 @@ export class LedgerDatabase extends pulumi.ComponentResource {
           promotionTier: tier,
           autoMinorVersionUpgrade: true,
           monitoringInterval: settings.monitoringIntervalSeconds,
-          ...(monitoringRole && { monitoringRoleArn: monitoringRole.arn }),
+          ...(monitoringRole && { monitoringRoleArn: monitoringRole.role.arn }),
           performanceInsightsEnabled: true,
           performanceInsightsKmsKeyId: args.keyArn,
           applyImmediately: true,
         },
-        { parent: this },
+        {
+          parent: this,
+          ignoreChanges: ["engineVersion"],
+          dependsOn: monitoringRole ? [monitoringRole.attachment] : [],
+        },
       );
     });
     return {

@@ -245,17 +245,16 @@ export function alarmSpecs(args: MonitoringArgs): AlarmSpec[] {
       ),
       cacheAlarm(`redis-evictions-${tag}`, "Evictions", dims, 0, "Redis evicted keys", "Sum"),
     );
-    if (!clusterId.endsWith("-001")) {
-      specs.push(
-        cacheAlarm(
-          `redis-replication-lag-${tag}`,
-          "ReplicationLag",
-          dims,
-          5,
-          "Replica more than 5 s behind",
-        ),
-      );
-    }
+    // Every member: after a failover the first one is the replica.
+    specs.push(
+      cacheAlarm(
+        `redis-replication-lag-${tag}`,
+        "ReplicationLag",
+        dims,
+        5,
+        "Replica more than 5 s behind",
+      ),
+    );
   }
   const aurora = args.databaseClusterId !== undefined;
   const databaseDims = aurora

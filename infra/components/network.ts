@@ -211,7 +211,7 @@ export class Network extends pulumi.ComponentResource {
       },
       parent,
     );
-    new aws.iam.RolePolicy(
+    const policy = new aws.iam.RolePolicy(
       context.name("flow-logs-policy"),
       {
         name: context.name("flow-logs-policy"),
@@ -236,7 +236,7 @@ export class Network extends pulumi.ComponentResource {
         iamRoleArn: role.arn,
         maxAggregationInterval: 60,
       },
-      parent,
+      { parent: this, dependsOn: [policy] },
     );
   }
 }

@@ -34,9 +34,9 @@ export const ALB_LOG_PREFIX = "alb";
 
 /**
  * `app-logs-{suffix}` and `processed-transactions-{suffix}` (STO-1): public access blocked,
- * TLS-only policies, versioning and lifecycle, force-destroyable (GEN-2). Processed data is
- * encrypted with the stack key; the logs bucket uses SSE-S3 because ALB access-log delivery
- * supports no other encryption.
+ * TLS-only policies, versioning and lifecycle, force-destroyable (GEN-2), encrypted with the
+ * stack key; except that the logs bucket uses SSE-S3 while it receives ALB access logs, because
+ * ALB log delivery supports no other encryption.
  */
 export class Storage extends pulumi.ComponentResource {
   readonly appLogs: aws.s3.Bucket;
@@ -46,23 +46,21 @@ export class Storage extends pulumi.ComponentResource {
     super("txwatch:platform:Storage", name, {}, opts);
     const { context, keyArn } = args;
     const elbAccount = ELB_LOG_ACCOUNTS[context.region];
-    this.appLogs = this.bucket(context, "app-logs", { sseAlgorithm: "AES256" }, (arn) => [
-      {
-        Sid: "AlbAccessLogDelivery",
-        Effect: "Allow",
-        ...(elbAccount === undefined
-          ? { Principal: { Service: "logdelivery.elasticloadbalancing.amazonaws.com" } }
-          : { Principal: { AWS: `arn:aws:iam::${elbAccount}:root` } }),
-        Action: "s3:PutObject",
-        Resource: pulumi.interpolate`${arn}/${ALB_LOG_PREFIX}/AWSLogs/${context.accountId}/*`,
-      } as Statement,
-    ]);
-    this.processedData = this.bucket(
-      context,
-      "processed-transactions",
-      { sseAlgorithm: "aws:kms", kmsMasterKeyId: keyArn },
-      () => [],
-    );
+    const customerKey = { sseAlgorithm: "aws:kms", kmsMasterKeyId: keyArn };
+    this.appLogs = context.settings.albAccessLogs
+      ? this.bucket(context, "app-logs", { sseAlgorithm: "AES256" }, (arn) => [
+          {
+            Sid: "AlbAccessLogDelivery",
+            Effect: "Allow",
+            ...(elbAccount === undefined
+              ? { Principal: { Service: "logdelivery.elasticloadbalancing.amazonaws.com" } }
+              : { Principal: { AWS: `arn:aws:iam::${elbAccount}:root` } }),
+            Action: "s3:PutObject",
+            Resource: pulumi.interpolate`${arn}/${ALB_LOG_PREFIX}/AWSLogs/${context.accountId}/*`,
+          } as Statement,
+        ])
+      : this.bucket(context, "app-logs", customerKey, () => []);
+    this.processedData = this.bucket(context, "processed-transactions", customerKey, () => []);
     this.registerOutputs({
       appLogs: this.appLogs.bucket,
       processedData: this.processedData.bucket,

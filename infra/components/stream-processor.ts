@@ -73,7 +73,9 @@ export class StreamProcessor extends pulumi.ComponentResource {
     );
     const ec2Arn = (type: string) =>
       pulumi.interpolate`arn:aws:ec2:${context.region}:${context.accountId}:${type}/*`;
-    new aws.iam.RolePolicy(
+    // Lambda checks the role can manage ENIs, read the stream and send to the queue when the
+    // function and its mapping are created: both wait for the policy, not just the role.
+    const policy = new aws.iam.RolePolicy(
       context.name("processor-policy"),
       {
         name: context.name("processor-policy"),
@@ -165,7 +167,7 @@ export class StreamProcessor extends pulumi.ComponentResource {
           },
         },
       },
-      { parent: this, dependsOn: [logGroup] },
+      { parent: this, dependsOn: [logGroup, policy] },
     );
 
     this.eventSourceMapping = new aws.lambda.EventSourceMapping(
@@ -183,7 +185,7 @@ export class StreamProcessor extends pulumi.ComponentResource {
         parallelizationFactor: 1,
         destinationConfig: { onFailure: { destinationArn: this.deadLetterQueue.arn } },
       },
-      parent,
+      { parent: this, dependsOn: [policy] },
     );
     this.registerOutputs({ functionName: this.function.name });
   }

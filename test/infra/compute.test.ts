@@ -140,10 +140,11 @@ for (const preset of PRESET_NAMES) {
     assert.equal(alb.inputs.internal, false);
     assert.deepEqual(alb.inputs.subnets, [id("public-subnet-1"), id("public-subnet-2")]);
     assert.deepEqual(alb.inputs.securityGroups, [id("alb-sg")]);
+    // fastshop's specification puts everything at rest under the CMK; ALB logs need SSE-S3.
     assert.deepEqual(alb.inputs.accessLogs, {
       bucket: `app-logs-${SUFFIX}`,
       prefix: "alb",
-      enabled: true,
+      enabled: preset !== "fastshop",
     });
     const tg = one(plan, "aws:lb/targetGroup:TargetGroup");
     assert.equal(tg.inputs.targetType, "ip");
@@ -204,3 +205,39 @@ test("CMP-2 the Dockerfile is multi-stage and runs as a non-root user", async ()
   assert.match(dockerfile, /^USER node$/m);
   assert.match(dockerfile, /src\/handlers\/server\.ts/);
 });
+
+for (const preset of PRESET_NAMES) {
+  test(`CMP-1 pitfall ${preset}: the Lambda environment holds no variable Lambda reserves (AWS_REGION and the like)`, async () => {
+    const fn = one(await planFor(preset), "aws:lambda/function:Function");
+    const env = (fn.inputs.environment as { variables: Record<string, string> }).variables;
+    for (const name of Object.keys(env)) {
+      assert.doesNotMatch(
+        name,
+        /^(_HANDLER|_X_AMZN_TRACE_ID|AWS_(REGION|DEFAULT_REGION|EXECUTION_ENV|LAMBDA_.*|ACCESS_KEY.*|SECRET_ACCESS_KEY|SESSION_TOKEN)|LAMBDA_(TASK_ROOT|RUNTIME_DIR))$/,
+        name,
+      );
+    }
+  });
+
+  test(`SEC-1 ${preset}: Fargate task storage is encrypted with the stack key, and Container Insights logs to a pre-created encrypted group`, async () => {
+    const plan = await planFor(preset);
+    const cluster = one(plan, "aws:ecs/cluster:Cluster");
+    assert.deepEqual(cluster.inputs.configuration, {
+      managedStorageConfiguration: {
+        fargateEphemeralStorageKmsKeyId: `arn:aws:kms:us-east-1:123456789012:key/txwatch-key-${SUFFIX}`,
+      },
+    });
+    const key = one(plan, "aws:kms/key:Key");
+    const fargate = statements(key).filter((s) =>
+      JSON.stringify(s.Principal).includes("fargate.amazonaws.com"),
+    );
+    assert.deepEqual(fargate.flatMap((s) => list(s.Action)).sort(), [
+      "kms:CreateGrant",
+      "kms:GenerateDataKeyWithoutPlaintext",
+    ]);
+    const insights = ofType(plan, "aws:cloudwatch/logGroup:LogGroup").find(
+      (g) => g.inputs.name === `/aws/ecs/containerinsights/api-cluster-${SUFFIX}/performance`,
+    );
+    assert.equal(insights?.inputs.retentionInDays, 30);
+  });
+}

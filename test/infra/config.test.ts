@@ -137,6 +137,11 @@ test("GEN-1 settings that would deploy something non-compliant or impossible are
     'txwatch:databaseMajorVersion "16.3" must be a major version only, e.g. "16" (minor versions upgrade automatically)',
   );
   fails(
+    { ...base, albAccessLogs: "yes" },
+    'txwatch:albAccessLogs "yes" is not allowed: use true or false',
+  );
+  assert.equal(read({ ...base, albAccessLogs: "true" }).settings.albAccessLogs, true);
+  fails(
     { ...base, cacheNodeType: "r7g.large" },
     'txwatch:cacheNodeType "r7g.large" must be an ElastiCache node type, e.g. cache.r7g.large',
   );

@@ -43,31 +43,6 @@ for (const preset of PRESET_NAMES) {
     );
   });
 
-  test(`STO-1 pitfall ${preset}: the ALB access-log bucket uses SSE-S3 (ALB cannot write with KMS) and admits the regional ELB account; ALB deletion protection off`, async () => {
-    const plan = await planFor(preset);
-    const sse = ofType(
-      plan,
-      "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-    ).find((r) => r.inputs.bucket === `app-logs-${SUFFIX}-id`);
-    assert.deepEqual((sse?.inputs.rules as unknown[] | undefined)?.[0], {
-      applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" },
-      bucketKeyEnabled: false,
-    });
-    const policy = ofType(plan, "aws:s3/bucketPolicy:BucketPolicy").find(
-      (p) => p.inputs.bucket === `app-logs-${SUFFIX}-id`,
-    );
-    assert.ok(policy);
-    const delivery = statements(policy).find((s) => s.Sid === "AlbAccessLogDelivery");
-    assert.deepEqual(delivery?.Principal, { AWS: "arn:aws:iam::127311923021:root" });
-    assert.deepEqual(list(delivery?.Resource ?? []), [
-      `arn:aws:s3:::app-logs-${SUFFIX}/alb/AWSLogs/123456789012/*`,
-    ]);
-    assert.equal(
-      one(plan, "aws:lb/loadBalancer:LoadBalancer").inputs.enableDeletionProtection,
-      false,
-    );
-  });
-
   test(`GEN-5 pitfall ${preset}: pulumi-aws v7 resource names: s3.Bucket (not BucketV2), FlowLog.logDestination`, async () => {
     const plan = await planFor(preset);
     assert.equal(ofType(plan, "aws:s3/bucketV2:BucketV2").length, 0);
@@ -155,4 +130,57 @@ test("NET-2 pitfall japancart: private Fargate without NAT has ECR api + dkr, Cl
       `${service} ${type}`,
     );
   }
+});
+
+for (const preset of ["japancart", "finserv"] as const) {
+  test(`STO-1 pitfall ${preset}: the ALB access-log bucket uses SSE-S3 (ALB cannot write with KMS) and admits the regional ELB account; ALB deletion protection off`, async () => {
+    const plan = await planFor(preset);
+    const sse = ofType(
+      plan,
+      "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    ).find((r) => r.inputs.bucket === `app-logs-${SUFFIX}-id`);
+    assert.deepEqual((sse?.inputs.rules as unknown[] | undefined)?.[0], {
+      applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" },
+      bucketKeyEnabled: false,
+    });
+    const policy = ofType(plan, "aws:s3/bucketPolicy:BucketPolicy").find(
+      (p) => p.inputs.bucket === `app-logs-${SUFFIX}-id`,
+    );
+    assert.ok(policy);
+    const delivery = statements(policy).find((s) => s.Sid === "AlbAccessLogDelivery");
+    assert.deepEqual(delivery?.Principal, { AWS: "arn:aws:iam::127311923021:root" });
+    assert.deepEqual(list(delivery?.Resource ?? []), [
+      `arn:aws:s3:::app-logs-${SUFFIX}/alb/AWSLogs/123456789012/*`,
+    ]);
+    assert.equal(
+      one(plan, "aws:lb/loadBalancer:LoadBalancer").inputs.enableDeletionProtection,
+      false,
+    );
+  });
+}
+
+test("STO-1 fastshop: with ALB access logs off, both buckets are under the customer-managed key (its specification)", async () => {
+  const plan = await planFor("fastshop");
+  const rules = ofType(
+    plan,
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+  ).map(
+    (r) =>
+      (r.inputs.rules as { applyServerSideEncryptionByDefault: { sseAlgorithm: string } }[])[0]
+        ?.applyServerSideEncryptionByDefault.sseAlgorithm,
+  );
+  assert.deepEqual(rules, ["aws:kms", "aws:kms"]);
+  const policy = ofType(plan, "aws:s3/bucketPolicy:BucketPolicy").find(
+    (p) => p.inputs.bucket === `app-logs-${SUFFIX}-id`,
+  );
+  assert.ok(policy);
+  assert.equal(
+    statements(policy).find((s) => s.Sid === "AlbAccessLogDelivery"),
+    undefined,
+  );
+  assert.equal(
+    (one(plan, "aws:lb/loadBalancer:LoadBalancer").inputs.accessLogs as { enabled: boolean })
+      .enabled,
+    false,
+  );
 });
