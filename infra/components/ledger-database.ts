@@ -181,7 +181,7 @@ export class LedgerDatabase extends pulumi.ComponentResource {
     return {
       address: instance.address,
       port: instance.port,
-      secretArn: instance.masterUserSecrets.apply((s) => s[0]?.secretArn ?? ""),
+      secretArn: instance.masterUserSecrets.apply((s) => s?.[0]?.secretArn ?? ""),
       instanceIdentifiers: [identifier],
       clusterIdentifier: undefined,
     };
@@ -274,7 +274,7 @@ export class LedgerDatabase extends pulumi.ComponentResource {
     return {
       address: cluster.endpoint,
       port: cluster.port,
-      secretArn: cluster.masterUserSecrets.apply((s) => s[0]?.secretArn ?? ""),
+      secretArn: cluster.masterUserSecrets.apply((s) => s?.[0]?.secretArn ?? ""),
       instanceIdentifiers,
       clusterIdentifier,
     };

@@ -127,3 +127,29 @@ test("GEN-1 the offline plan answers only the invokes the program makes", async 
     /the offline plan has no answer for invoke aws:ec2\/getAmi:getAmi/,
   );
 });
+
+test("GEN-1 the program also runs under the minimal mocks Pulumi's documentation shows (state = inputs, invokes echo their inputs)", async () => {
+  const { buildStack } = await import("../../infra/program.ts");
+  const { readStackConfig } = await import("../../infra/config.ts");
+  const seen: string[] = [];
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => {
+        seen.push(args.type);
+        return { id: `${args.name}_id`, state: args.inputs };
+      },
+      call: (args) => args.inputs,
+    },
+    "txwatch",
+    "minimal",
+    false,
+  );
+  for (const preset of ["japancart", "finserv"]) {
+    const values: Record<string, string> = { preset, environmentSuffix: `min-${preset}` };
+    const stack = buildStack(readStackConfig((k) => values[k]));
+    const name = await new Promise((resolve) => stack.outputs.kinesis_stream_name.apply(resolve));
+    assert.equal(name, `transaction-stream-min-${preset}`);
+  }
+  await pulumi.runtime.disconnect();
+  assert.ok(seen.length > 200);
+});
