@@ -2,6 +2,7 @@ import { constants } from "node:fs";
 import { access } from "node:fs/promises";
 import { type BackoffPolicy, backoffDelay, sleep } from "./backoff.ts";
 import { checkConsumeOptions, earliestFailure } from "./batch-result.ts";
+import { CheckpointWriter } from "./checkpoint-writer.ts";
 import { recordProblem } from "./limits.ts";
 import { newInstanceId, openDurablePartitions } from "./local-log-layout.ts";
 import type { FrameInput } from "./log-frame.ts";
@@ -197,6 +198,10 @@ export class LocalLogStream implements Stream {
     const notifier = this.notifiers[partition]!;
     const idleMs = options.idleMs ?? DEFAULT_IDLE_MS;
     let cursor = log.committed();
+    const checkpoints = new CheckpointWriter(log, (error) =>
+      // The records were handled; a lost checkpoint only means they are redelivered.
+      this.onError(error, `checkpointing partition ${partition}`),
+    );
     let failures = 0;
     const backOff = () => sleep(backoffDelay(++failures, this.retry), signal);
     while (!signal.aborted) {
@@ -227,12 +232,7 @@ export class LocalLogStream implements Stream {
       const lastHandled = batch[handled - 1];
       if (lastHandled !== undefined) {
         cursor = lastHandled.next;
-        try {
-          await log.commit(cursor, lastHandled.seq, handled);
-        } catch (error) {
-          // The records were handled; a lost checkpoint only means they are redelivered.
-          this.onError(error, `checkpointing partition ${partition}`);
-        }
+        checkpoints.mark(cursor, lastHandled.seq, handled);
       }
       if (failedAt === -1) {
         failures = 0;
@@ -241,6 +241,8 @@ export class LocalLogStream implements Stream {
       cursor = batch[failedAt]!.at;
       await backOff();
     }
+    // Stopped: the last position is on disk before close() can shut the partition.
+    await checkpoints.flush();
   }
 
   /** Records appended and not yet handled successfully, over all partitions. */

@@ -163,9 +163,11 @@ export class SegmentPartition implements PartitionLog {
     const consumed = this.segments.filter((s) => s.base < at.segment);
     this.segments = this.segments.filter((s) => s.base >= at.segment);
     for (const segment of consumed) {
-      if (this.reader?.base === segment.base) {
-        await this.reader.handle.close();
+      // Taken before the await: checkpoints are written while the consumer reads on.
+      const reader = this.reader;
+      if (reader?.base === segment.base) {
         this.reader = undefined;
+        await reader.handle.close();
       }
       await unlink(this.segmentPath(segment.base));
     }
@@ -208,11 +210,14 @@ export class SegmentPartition implements PartitionLog {
   }
 
   private async readerFor(base: number): Promise<FileHandle> {
-    if (this.reader?.base !== base) {
-      await this.reader?.handle.close();
-      this.reader = { base, handle: await open(this.segmentPath(base), "r") };
-    }
-    return this.reader.handle;
+    const current = this.reader;
+    if (current?.base === base) return current.handle;
+    // Let go of the old handle before any await, so a concurrent commit cannot close it twice.
+    this.reader = undefined;
+    await current?.handle.close();
+    const handle = await open(this.segmentPath(base), "r");
+    this.reader = { base, handle };
+    return handle;
   }
 
   private segmentPath(base: number): string {
