@@ -1,3 +1,5 @@
+import { randomBytes } from "node:crypto";
+
 /**
  * The value of an ingest claim (HistoryStore.claimIds), one per merchant and transaction id.
  * "accepting" while the stream put is in flight, "accepted" once the stream took it; both carry
@@ -10,6 +12,12 @@ export interface IngestClaim {
   state: ClaimState;
   /** ISO 8601; absent on marks written before claims carried it. */
   receivedAt?: string;
+  /**
+   * On "accepting" claims: random per request, so that the claim's value is this request's own
+   * and releaseClaims (compare-and-delete) frees only what this request claimed, never the
+   * claim another request made after this one's expired.
+   */
+  nonce?: string;
 }
 
 /**
@@ -21,13 +29,19 @@ export const ACCEPTING_TTL_SECONDS = 5 * 60;
 /** Accepted marks need only outlive the stream-to-ledger delay; the ledger is the truth. */
 export const ACCEPTED_TTL_SECONDS = 24 * 60 * 60;
 
-export function encodeClaim(claim: Required<IngestClaim>): string {
-  return `${claim.state} ${claim.receivedAt}`;
+export function encodeClaim(claim: Required<Omit<IngestClaim, "nonce">> & IngestClaim): string {
+  return [claim.state, claim.receivedAt, ...(claim.nonce ? [claim.nonce] : [])].join(" ");
+}
+
+/** A fresh request's nonce: 96 random bits, no spaces (the value is space-separated). */
+export function claimNonce(): string {
+  return randomBytes(12).toString("base64url");
 }
 
 export function decodeClaim(value: string): IngestClaim {
-  const [state, receivedAt] = value.split(" ");
-  if (state === "accepting") return { state, ...(receivedAt && { receivedAt }) };
+  const [state, receivedAt, nonce] = value.split(" ");
+  const rest = { ...(receivedAt && { receivedAt }), ...(nonce && { nonce }) };
+  if (state === "accepting") return { state, ...rest };
   // "1", the seen mark of earlier versions, also means accepted.
-  return { state: "accepted", ...(receivedAt && { receivedAt }) };
+  return { state: "accepted", ...rest };
 }

@@ -5,6 +5,7 @@ import type { StreamEnvelope, Transaction } from "../transaction/types.ts";
 import {
   ACCEPTED_TTL_SECONDS,
   ACCEPTING_TTL_SECONDS,
+  claimNonce,
   decodeClaim,
   encodeClaim,
 } from "./ingest-claim.ts";
@@ -27,7 +28,8 @@ type Slot = { result: IngestResult; tx?: Transaction };
  * ones on the stream and answers per item (ING-1, ING-2). An item is "accepted" only once the
  * stream has durably taken it. Ids are claimed atomically before the put, so of two concurrent
  * requests with one id only one puts it on the stream; the other is told to retry while the put
- * is in flight, and "duplicate" once it succeeded. A failed put releases its claims.
+ * is in flight, and "duplicate" once it succeeded. A failed claim or put releases the claims
+ * this request made, and only those (each request's claim value carries its own nonce).
  */
 export async function ingest(
   deps: ApiDeps,
@@ -50,8 +52,10 @@ export async function ingest(
   });
 
   const receivedAt = new Date((deps.now ?? Date.now)()).toISOString();
-  const claimed = await claim(deps, merchantId, slots, receivedAt);
-  if (claimed.length > 0) await putOnStream(deps, merchantId, claimed, receivedAt);
+  // This request's claim value: the nonce makes it its own, so it releases only its claims.
+  const claimValue = encodeClaim({ state: "accepting", receivedAt, nonce: claimNonce() });
+  const claimed = await claim(deps, merchantId, slots, claimValue);
+  if (claimed.length > 0) await putOnStream(deps, merchantId, claimed, receivedAt, claimValue);
   return slots.map((s) => s.result);
 }
 
@@ -65,7 +69,7 @@ async function claim(
   deps: ApiDeps,
   merchantId: string,
   slots: Slot[],
-  receivedAt: string,
+  claimValue: string,
 ): Promise<Slot[]> {
   const duplicate = (slot: Slot) => {
     slot.result = { transactionId: slot.tx!.transactionId, status: "duplicate" };
@@ -85,15 +89,20 @@ async function claim(
 
   const unclaimed = pending(slots);
   if (unclaimed.length === 0) return [];
-  const held = await dependency(
-    "history store",
-    deps.history.claimIds(
-      merchantId,
-      unclaimed.map((s) => s.tx!.transactionId),
-      encodeClaim({ state: "accepting", receivedAt }),
-      ACCEPTING_TTL_SECONDS,
-    ),
-  );
+  const ids = unclaimed.map((s) => s.tx!.transactionId);
+  let held: Map<string, string | null>;
+  try {
+    held = await dependency(
+      "history store",
+      deps.history.claimIds(merchantId, ids, claimValue, ACCEPTING_TTL_SECONDS),
+    );
+  } catch (error) {
+    // Some claims of the call may have been made (one SET of the pipeline failed, not all):
+    // free them, or the client's retry would be told to retry for ACCEPTING_TTL_SECONDS.
+    // Compare-and-delete, so the claims other requests hold on these ids stay.
+    await release(deps, merchantId, ids, claimValue);
+    throw error;
+  }
   const inFlight = new ApiError(
     "TXW_ERR_CONFLICT",
     "a concurrent request is accepting this transactionId; retry it",
@@ -155,6 +164,7 @@ async function putOnStream(
   merchantId: string,
   claimed: Slot[],
   receivedAt: string,
+  claimValue: string,
 ): Promise<void> {
   const ids = claimed.map((s) => s.tx!.transactionId);
   const records = claimed.map((slot) => {
@@ -165,7 +175,7 @@ async function putOnStream(
   try {
     ({ failed } = await dependency("stream", deps.stream.put(records)));
   } catch (error) {
-    await release(deps, merchantId, ids);
+    await release(deps, merchantId, ids, claimValue);
     throw error;
   }
   const failedSet = new Set(failed);
@@ -185,20 +195,38 @@ async function putOnStream(
     deps,
     merchantId,
     ids.filter((_, i) => failedSet.has(i)),
+    claimValue,
   );
   const accepted = ids.filter((_, i) => !failedSet.has(i));
   if (accepted.length === 0) return;
   const value = encodeClaim({ state: "accepted", receivedAt });
   // Best effort: a lost mark only weakens the duplicate answer, never the ledger's guarantee.
+  // When it is lost the claim stays "accepting", and is deliberately not released: a POST of
+  // the id is told to retry (409) until the ledger holds the transaction, milliseconds later,
+  // and from then on "duplicate", since claim() asks the ledger before the claims. Releasing it
+  // instead would answer that retry "accepted" and put the transaction on the stream again.
+  // Only if processing stalls does the claim run out (ACCEPTING_TTL_SECONDS) and a retry is
+  // accepted again: harmless, every step downstream is idempotent by transaction id. GET answers
+  // 404 meanwhile, as for any "accepting" claim, until the ledger holds the transaction.
+  // Unconditional (not compare-and-set): the stream holds these transactions whoever's claim
+  // is there now.
   await deps.history
     .setClaims(merchantId, accepted, value, ACCEPTED_TTL_SECONDS)
     .catch((err: unknown) => deps.log.warn({ err }, "could not mark ingested ids accepted"));
 }
 
-/** Frees the claims of ids the stream refused, so a retry can be accepted at once. */
-async function release(deps: ApiDeps, merchantId: string, ids: string[]): Promise<void> {
+/**
+ * Frees this request's claims (those still holding `claimValue`) of ids the stream refused or
+ * that could not all be claimed, so a retry can be accepted at once.
+ */
+async function release(
+  deps: ApiDeps,
+  merchantId: string,
+  ids: string[],
+  claimValue: string,
+): Promise<void> {
   if (ids.length === 0) return;
-  await deps.history.releaseClaims(merchantId, ids).catch((err: unknown) => {
+  await deps.history.releaseClaims(merchantId, ids, claimValue).catch((err: unknown) => {
     // They expire after ACCEPTING_TTL_SECONDS; until then a retry is told to retry.
     deps.log.warn({ err }, "could not release ingest claims");
   });

@@ -150,9 +150,13 @@ export class MemoryHistoryStore implements HistoryStore {
     }
   }
 
-  async releaseClaims(merchantId: string, ids: string[]): Promise<void> {
+  async releaseClaims(merchantId: string, ids: string[], value: string): Promise<void> {
     this.assertOpen();
-    for (const id of ids) this.seen.delete(seenKey(PREFIX, merchantId, id));
+    const at = this.clock();
+    for (const id of ids) {
+      const key = seenKey(PREFIX, merchantId, id);
+      if (this.liveClaim(key, at) === value) this.seen.delete(key);
+    }
   }
 
   async claimOf(merchantId: string, id: string): Promise<string | null> {

@@ -5,13 +5,22 @@ import type { HistoryEntry, HistoryItem, HistoryResult, HistoryStore } from "./t
 
 /** ioredis sends EVALSHA, or EVAL the first time on a connection, and retries on NOSCRIPT. */
 const COMMAND = "txwHistoryRecord";
+const RELEASE_COMMAND = "txwReleaseClaim";
+
+/**
+ * Compare-and-delete of one claim: DEL only while the key holds this request's value. pcall, so
+ * a key of another type (not a claim of ours) is left alone instead of failing the pipeline.
+ */
+const RELEASE_SCRIPT = `
+if redis.pcall("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end
+return 0`;
 
 type ScriptMethod = (numKeys: number, ...keysAndArgs: string[]) => unknown;
 
 /** defineCommand adds methods ioredis's types cannot know; look the method up, checked. */
-function scriptMethod(target: ChainableCommander): ScriptMethod {
-  const method: unknown = Reflect.get(target, COMMAND);
-  if (typeof method !== "function") throw new Error(`${COMMAND} is not defined on this client`);
+function scriptMethod(target: ChainableCommander, name = COMMAND): ScriptMethod {
+  const method: unknown = Reflect.get(target, name);
+  if (typeof method !== "function") throw new Error(`${name} is not defined on this client`);
   return (numKeys, ...keysAndArgs) => Reflect.apply(method, target, [numKeys, ...keysAndArgs]);
 }
 
@@ -31,6 +40,7 @@ export class RedisHistoryStore implements HistoryStore {
   ) {
     // Idempotent: several stores may share one client.
     redis.defineCommand(COMMAND, { lua: RECORD_SCRIPT });
+    redis.defineCommand(RELEASE_COMMAND, { lua: RELEASE_SCRIPT });
   }
 
   async recordBatch(items: HistoryItem[], now: number): Promise<HistoryResult[]> {
@@ -95,9 +105,13 @@ export class RedisHistoryStore implements HistoryStore {
     );
   }
 
-  async releaseClaims(merchantId: string, ids: string[]): Promise<void> {
+  async releaseClaims(merchantId: string, ids: string[], value: string): Promise<void> {
     if (ids.length === 0) return;
-    await this.redis.del(...ids.map((id) => seenKey(this.prefix, merchantId, id)));
+    // One script call per id, all in one pipeline: one round trip, each id atomic on its own.
+    const pipeline = this.redis.pipeline();
+    const release = scriptMethod(pipeline, RELEASE_COMMAND);
+    for (const id of ids) release(1, seenKey(this.prefix, merchantId, id), value);
+    await this.settle("releasing claims", pipeline, ids.length);
   }
 
   async claimOf(merchantId: string, id: string): Promise<string | null> {
@@ -107,8 +121,12 @@ export class RedisHistoryStore implements HistoryStore {
   /** One pipeline; every command's error fails the call. */
   private async exec(what: string, commands: (string | number)[][]): Promise<unknown[]> {
     if (commands.length === 0) return [];
-    const replies = await this.redis.pipeline(commands).exec();
-    if (replies === null || replies.length !== commands.length)
+    return this.settle(what, this.redis.pipeline(commands), commands.length);
+  }
+
+  private async settle(what: string, pipeline: ChainableCommander, count: number) {
+    const replies = await pipeline.exec();
+    if (replies === null || replies.length !== count)
       throw new Error("history store: the pipeline returned no result (connection lost?)");
     return replies.map(([err, reply]) => {
       if (err !== null) throw failure(what, err);

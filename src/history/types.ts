@@ -100,8 +100,12 @@ export interface HistoryStore {
   ): Promise<Map<string, string | null>>;
   /** Sets the value and ttl of the ids' claims, claimed or not (SET EX). */
   setClaims(merchantId: string, ids: string[], value: string, ttlSeconds: number): Promise<void>;
-  /** Drops the ids' claims (DEL), so that they can be claimed again. */
-  releaseClaims(merchantId: string, ids: string[]): Promise<void>;
+  /**
+   * Drops each id's claim whose value is still `value` (compare-and-delete, atomic per id), so
+   * that the id can be claimed again. A claim with another value is left alone: it was made by
+   * another request after this one's expired, and is that request's to release.
+   */
+  releaseClaims(merchantId: string, ids: string[], value: string): Promise<void>;
   /** The value of the id's claim, or null when it has none (never claimed, released, expired). */
   claimOf(merchantId: string, id: string): Promise<string | null>;
   ping(): Promise<void>;

@@ -351,8 +351,8 @@ export function historyStoreSuite(name: string, factory: () => Promise<StoreUnde
       "ING-1 a released claim can be claimed again; setClaims replaces value and ttl",
       withStore(async (store) => {
         await store.claimIds("m1", ["a", "b"], "accepting", 60);
-        await store.releaseClaims("m1", ["a"]);
-        await store.releaseClaims("m1", []);
+        await store.releaseClaims("m1", ["a"], "accepting");
+        await store.releaseClaims("m1", [], "accepting");
         assert.equal(await store.claimOf("m1", "a"), null);
         assert.deepEqual(await store.claimIds("m1", ["a"], "again", 60), new Map([["a", null]]));
         await store.setClaims("m1", ["b", "c"], "accepted", 1);
@@ -361,6 +361,28 @@ export function historyStoreSuite(name: string, factory: () => Promise<StoreUnde
         await sleep(1100);
         assert.equal(await store.claimOf("m1", "b"), null, "the new ttl applies");
         assert.equal(await store.claimOf("m1", "a"), "again");
+      }),
+    );
+
+    test(
+      "ING-1 releaseClaims is compare-and-delete: it frees only the claims still holding its value",
+      withStore(async (store) => {
+        await store.claimIds("m1", ["mine", "theirs", "marked"], "accepting r1", 60);
+        // Another request's claim replaced this one's (after it expired), and one id was marked
+        // accepted: a slow request releasing late must leave both alone.
+        await store.releaseClaims("m1", ["theirs"], "accepting r1");
+        await store.claimIds("m1", ["theirs"], "accepting r2", 60);
+        await store.setClaims("m1", ["marked"], "accepted", 60);
+        await store.releaseClaims("m1", ["mine", "theirs", "marked", "never"], "accepting r1");
+        assert.equal(await store.claimOf("m1", "mine"), null, "its own claim is released");
+        assert.equal(await store.claimOf("m1", "theirs"), "accepting r2");
+        assert.equal(await store.claimOf("m1", "marked"), "accepted");
+        assert.equal(await store.claimOf("m1", "never"), null);
+        // Per merchant: the same id and value under another merchant is another claim.
+        await store.claimIds("m2", ["theirs"], "accepting r2", 60);
+        await store.releaseClaims("m1", ["theirs"], "accepting r2");
+        assert.equal(await store.claimOf("m1", "theirs"), null);
+        assert.equal(await store.claimOf("m2", "theirs"), "accepting r2");
       }),
     );
 

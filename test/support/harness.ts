@@ -32,6 +32,8 @@ export interface Harness {
   history: HistoryStore;
   stream: LocalLogStream;
   hub: AlertHub;
+  /** The Redis key prefix of the history store ("real" only), to reach its keys directly. */
+  redisPrefix?: string;
   /** Everything the monitor logged, as text (PRIV-1 checks). */
   logs: () => string;
   keyFor(merchantId: string): Promise<string>;
@@ -47,11 +49,13 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const cleanups: (() => Promise<void>)[] = [];
   let ledger: Ledger;
   let history: HistoryStore;
+  let redisPrefix: string | undefined;
   if (options.kind === "real") {
     const schema = uniqueName("txw_test");
     ledger = await openPostgresLedger({ connectionString: DATABASE_URL, schema });
     const redis = await connectTestRedis();
     const prefix = uniqueName("txwtest");
+    redisPrefix = prefix;
     history = new RedisHistoryStore(redis, prefix);
     cleanups.push(async () => {
       await deleteKeys(redis, prefix);
@@ -107,6 +111,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     history,
     stream,
     hub,
+    ...(redisPrefix !== undefined && { redisPrefix }),
     logs: () => chunks.join(""),
     keyFor: (merchantId) => createApiKey(ledger, merchantId),
     async waitForDecision(merchantId, transactionId, timeoutMs = 5000) {

@@ -1,0 +1,112 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import type { Redis } from "ioredis";
+import { decodeClaim, encodeClaim } from "../../src/api/ingest-claim.ts";
+import { seenKey } from "../../src/history/keys.ts";
+import { wireTransaction } from "../support/fixtures.ts";
+import { bearer, type Harness, startHarness } from "../support/harness.ts";
+import { connectTestRedis } from "../support/services.ts";
+
+/** ING-1: ingest claims never outlive the request that made them for nothing. */
+describe("ingest claims (real PostgreSQL + Redis)", () => {
+  let h: Harness;
+  let key: string;
+  let redis: Redis;
+  before(async () => {
+    h = await startHarness({ kind: "real" });
+    key = await h.keyFor("japancart");
+    redis = await connectTestRedis();
+  });
+  after(async () => {
+    await redis.quit();
+    await h.close();
+  });
+
+  const post = (body: unknown) =>
+    h.app.inject({
+      method: "POST",
+      url: "/v1/transactions",
+      headers: bearer(key),
+      payload: JSON.stringify(body),
+    });
+  const statusOf = async (body: unknown) => {
+    const res = await post(body);
+    return res.statusCode === 202 ? (res.json() as { status: string }).status : res.statusCode;
+  };
+  const idOf = (tx: Record<string, unknown>) => tx.transactionId as string;
+  const claimKey = (id: string) => seenKey(h.redisPrefix!, "japancart", id);
+
+  test("ING-1 a claim call that fails part-way frees the claims it made, so the retry is accepted at once", async () => {
+    const [a, b] = [wireTransaction(), wireTransaction()];
+    // SET ... NX GET fails on a key that is not a string: b's SET fails, a's succeeds.
+    await redis.hset(claimKey(idOf(b)), "not", "a claim");
+    try {
+      const res = await post({ transactions: [a, b] });
+      assert.equal(res.statusCode, 503, res.body);
+      assert.equal(await h.history.claimOf("japancart", idOf(a)), null, "a's claim is released");
+      assert.equal(await redis.type(claimKey(idOf(b))), "hash", "what it did not claim stays");
+      assert.equal(await statusOf(a), "accepted", "the retry is not told to retry for 5 min");
+    } finally {
+      await redis.del(claimKey(idOf(b)));
+    }
+    assert.equal(await statusOf(b), "accepted");
+    for (const tx of [a, b]) await h.waitForDecision("japancart", idOf(tx));
+  });
+
+  test("ING-1 a failed put releases only this request's claim: another request's claim on the id stays", async () => {
+    const tx = wireTransaction();
+    const stream = h.deps.stream;
+    // The slow request's claim expired during its put and another request claimed the id.
+    const other = encodeClaim({
+      state: "accepting",
+      receivedAt: new Date().toISOString(),
+      nonce: "other-request",
+    });
+    try {
+      h.deps.stream = Object.assign(Object.create(stream), {
+        put: async () => {
+          await h.history.setClaims("japancart", [idOf(tx)], other, 60);
+          throw new Error("stream down");
+        },
+      });
+      assert.equal((await post(tx)).statusCode, 503);
+    } finally {
+      h.deps.stream = stream;
+    }
+    assert.equal(await h.history.claimOf("japancart", idOf(tx)), other, "not deleted");
+    assert.equal(await statusOf(tx), 409, "the other request's put is in flight");
+    await h.history.releaseClaims("japancart", [idOf(tx)], other);
+    assert.equal(await statusOf(tx), "accepted");
+    await h.waitForDecision("japancart", idOf(tx));
+  });
+
+  test("ING-1 when marking the claim accepted fails, the id is a duplicate as soon as the ledger holds it", async () => {
+    const tx = wireTransaction();
+    const history = h.deps.history;
+    try {
+      h.deps.history = Object.assign(Object.create(history), {
+        setClaims: async () => {
+          throw new Error("history store: setting claims: connection lost");
+        },
+      });
+      assert.equal(await statusOf(tx), "accepted", "the stream took it: accepted");
+    } finally {
+      h.deps.history = history;
+    }
+    const claim = await h.history.claimOf("japancart", idOf(tx));
+    assert.equal(decodeClaim(claim!).state, "accepting", "left as it was, not released");
+    assert.ok(
+      (await redis.ttl(claimKey(idOf(tx)))) <= 300,
+      "it still expires as an accepting claim",
+    );
+    assert.match(h.logs(), /could not mark ingested ids accepted/);
+    await h.waitForDecision("japancart", idOf(tx));
+    assert.equal(await statusOf(tx), "duplicate");
+    const get = await h.app.inject({
+      method: "GET",
+      url: `/v1/transactions/${idOf(tx)}`,
+      headers: bearer(key),
+    });
+    assert.equal((get.json() as { status: string }).status, "decided");
+  });
+});
