@@ -33,6 +33,13 @@ import type {
  *       keyIndex (0 = the transaction lacks that entity), windowMs, banded (0/1), min, max
  *       ("" = open bound). Currency, card and country are compared in their encoded form.
  *
+ * Cost: the script is what bounds the whole pipeline's throughput (Redis runs it on one core),
+ * and it grows with the entries an entity holds, so each key is read as little as the answer
+ * needs: the day's members without scores for the day's aggregates (all of them are in the
+ * day, no score is needed), the two newest with scores for `last`, and a range of its own for
+ * each window shorter than a day. No per-entry table is built; each member is matched once per
+ * pass for the fields that pass uses.
+ *
  * Numbers: every input is an integer below 2^53, exact as a Lua double; bounds go back to
  * Redis through "%.0f" (tostring would print 14 significant digits); replies are Lua numbers,
  * which Redis turns into integer replies, exact below 2^53; sums are clamped to 2^53 - 1.
@@ -49,6 +56,7 @@ local currency = ARGV[5]
 local card = ARGV[6]
 local nq = tonumber(ARGV[7])
 local cutoff = now - DAY
+local match = string.match
 
 local function num(x) return string.format('%.0f', x) end
 local function add(s, a)
@@ -57,79 +65,91 @@ local function add(s, a)
   return s
 end
 
-local queries, reach = {}, {}
-for i = 1, #KEYS - 1 do reach[i] = DAY end
+local nk = #KEYS - 1
+local perKey = {}
+for i = 1, nk do perKey[i] = {} end
+local queries = {}
 for q = 1, nq do
   local b = 7 + (q - 1) * 5
   local k, w = tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2])
-  queries[q] = { k = k, from = t - w, banded = ARGV[b + 3] == '1',
+  queries[q] = { w = w, banded = ARGV[b + 3] == '1',
     min = tonumber(ARGV[b + 4]) or -math.huge, max = tonumber(ARGV[b + 5]) or math.huge }
-  if k > 0 and w > reach[k] then reach[k] = w end
-end
-local function admits(q, cur, amt)
-  return (not q.banded) or (cur == currency and amt >= q.min and amt < q.max)
+  if k > 0 then local l = perKey[k]; l[#l + 1] = q end
 end
 
-local nk = #KEYS - 1
 local recordKey = KEYS[#KEYS]
 local first = redis.call('GET', recordKey)
 if first then member = first end
 local stored = t >= cutoff and not first
+local tText = ARGV[2]
+local dayFrom = num(t - DAY)
+
+-- Count, same-currency sum and distinct cards of a window: its members, then this transaction.
+local function window(query, members)
+  local c, s, d, cards = 0, 0, 0, {}
+  local banded, lo, hi = query.banded, query.min, query.max
+  for j = 1, #members do
+    local m = members[j]
+    if m ~= member then
+      local amt, cur, crd = match(m, '^[^|]*|([^|]*)|([^|]*)|([^|]*)|')
+      amt = tonumber(amt)
+      if (not banded) or (cur == currency and amt >= lo and amt < hi) then
+        c = c + 1
+        if cur == currency then s = add(s, amt) end
+        if crd ~= '' and not cards[crd] then cards[crd] = true; d = d + 1 end
+      end
+    end
+  end
+  if (not banded) or (amount >= lo and amount < hi) then
+    c = c + 1
+    s = add(s, amount)
+    if card ~= '' and not cards[card] then d = d + 1 end
+  end
+  return { c, s, d }
+end
 
 local priors, windows = {}, {}
 for q = 1, nq do windows[q] = { 0, 0, 0 } end
 for i = 1, nk do
   local key = KEYS[i]
   redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. num(cutoff))
-  if stored then redis.call('ZADD', key, 'NX', ARGV[2], member) end
+  if stored then redis.call('ZADD', key, 'NX', tText, member) end
   redis.call('EXPIRE', key, TTL)
 
-  local raw = redis.call('ZRANGEBYSCORE', key, num(t - reach[i]), ARGV[2], 'WITHSCORES')
-  local entries = {}
-  for j = 1, #raw, 2 do
-    if raw[j] ~= member then
-      local _, amt, cur, crd, country = string.match(raw[j], '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
-      entries[#entries + 1] = { tonumber(raw[j + 1]), tonumber(amt), cur, crd, country }
+  -- The day before this transaction, members only: no score is needed to aggregate it.
+  local day = redis.call('ZRANGEBYSCORE', key, dayFrom, tText)
+  local count, scCount, scSum, scMax = 0, 0, 0, 0
+  for j = 1, #day do
+    local m = day[j]
+    if m ~= member then
+      count = count + 1
+      local amt, cur = match(m, '^[^|]*|([^|]*)|([^|]*)|')
+      if cur == currency then
+        amt = tonumber(amt)
+        scCount = scCount + 1
+        scSum = add(scSum, amt)
+        if amt > scMax then scMax = amt end
+      end
     end
   end
-
-  local count, scCount, scSum, scMax, last = 0, 0, 0, 0, nil
-  local from = t - DAY
-  for _, e in ipairs(entries) do
-    if e[1] >= from then
-      count = count + 1
-      if e[3] == currency then
-        scCount = scCount + 1
-        scSum = add(scSum, e[2])
-        if e[2] > scMax then scMax = e[2] end
-      end
-      last = e
-    end
+  -- The newest other entry: the member itself may be among the two newest.
+  local newest = redis.call('ZREVRANGEBYSCORE', key, tText, dayFrom, 'WITHSCORES', 'LIMIT', 0, 2)
+  local last
+  for j = 1, #newest, 2 do
+    if newest[j] ~= member then last = j; break end
   end
   if last then
-    priors[i] = { count, scCount, scSum, scMax, 1, last[1], last[5] }
+    priors[i] = { count, scCount, scSum, scMax, 1, tonumber(newest[last + 1]),
+      match(newest[last], '^[^|]*|[^|]*|[^|]*|[^|]*|(.*)$') }
   else
     priors[i] = { count, scCount, scSum, scMax, 0, 0, '' }
   end
 
-  for q = 1, nq do
+  for _, q in ipairs(perKey[i]) do
     local query = queries[q]
-    if query.k == i then
-      local c, s, d, cards = 0, 0, 0, {}
-      local function take(cur, amt, crd)
-        c = c + 1
-        if cur == currency then s = add(s, amt) end
-        if crd ~= '' and not cards[crd] then cards[crd] = true; d = d + 1 end
-      end
-      -- Newest first: a short window stops early instead of walking the whole day.
-      for j = #entries, 1, -1 do
-        local e = entries[j]
-        if e[1] < query.from then break end
-        if admits(query, e[3], e[2]) then take(e[3], e[2], e[4]) end
-      end
-      if admits(query, currency, amount) then take(currency, amount, card) end
-      windows[q] = { c, s, d }
-    end
+    local members = day
+    if query.w ~= DAY then members = redis.call('ZRANGEBYSCORE', key, num(t - query.w), tText) end
+    windows[q] = window(query, members)
   end
 end
 if stored then redis.call('SET', recordKey, member, 'EX', TTL) end
