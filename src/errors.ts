@@ -1,4 +1,4 @@
-import { maskCardNumbers } from "./transaction/tokenize.ts";
+import { maskCardNumbers, redactCardNumbers } from "./transaction/card-number.ts";
 
 /**
  * The one catalogue of coded errors the service returns (API.md "Errors").
@@ -29,14 +29,18 @@ export interface ErrorBody {
 
 export class ApiError extends Error {
   readonly status: number;
+  readonly field?: string;
   constructor(
     readonly code: ErrorCode,
     message: string,
-    readonly field?: string,
+    field?: string,
   ) {
-    super(message);
+    // PRIV-1: messages and fields may quote the client's text (a key, a path); a card number in
+    // it must not come back in the answer, whichever route built the error.
+    super(redactCardNumbers(message));
     this.name = "ApiError";
     this.status = ERROR_CATALOGUE[code];
+    if (field !== undefined) this.field = redactCardNumbers(field);
   }
 
   /** Fastify and its plugins read `statusCode` from thrown errors. */
@@ -84,13 +88,20 @@ export class DependencyError extends ApiError {
 }
 
 /**
+ * The user-info part of a URL: from "//" greedily to the last "@" before any whitespace. Greedy,
+ * because a raw password may itself hold "/" or "@" ("postgres://txw:pa/ss@word@db"): a
+ * non-greedy match would stop inside it and leave the rest in the log.
+ */
+const URL_CREDENTIALS = /\/\/\S*@/g;
+
+/**
  * What may be logged of a dependency's error: its name, code and message, with card numbers
  * masked and credentials cut out of any URL (a driver may quote its connection string).
  */
 export function safeErrorFields(error: unknown): { name: string; code?: string; message: string } {
   if (!(error instanceof Error)) return { name: typeof error, message: "non-error thrown" };
   const code = (error as { code?: unknown }).code;
-  const message = maskCardNumbers(error.message).replace(/\/\/[^/@\s]*@/g, "//[redacted]@");
+  const message = maskCardNumbers(error.message).replace(URL_CREDENTIALS, "//[redacted]@");
   return {
     name: error.name,
     ...(typeof code === "string" && { code }),

@@ -18,10 +18,13 @@ export function luhnValid(digits: string): boolean {
 }
 
 /**
- * A run of digit groups separated by single spaces or dashes ("4111 1111-1111 1111"). Bounded by
- * non-digits rather than \b, so "tok_4111111111111111" or "card4111111111111111" is a run too.
+ * A run of digit groups separated by single separators: space, dash, dot, underscore, colon or
+ * slash ("4111 1111-1111 1111", "4111_1111_1111_1111"; ids may hold `_ . : -`, so a number
+ * written with those must not slip through). Bounded by non-digits rather than \b, so
+ * "tok_4111111111111111" or "card4111111111111111" is a run too.
  */
-const DIGIT_RUN = /(?<!\d)\d+(?:[ -]\d+)*(?!\d)/g;
+const DIGIT_RUN = /(?<!\d)\d+(?:[ ._:/-]\d+)*(?!\d)/g;
+const SEPARATOR = /[ ._:/-]/;
 
 const MIN_PAN = 13;
 const MAX_PAN = 19;
@@ -52,12 +55,12 @@ const GROUP = /^\d{3,8}$/;
 
 /**
  * True when the text holds a card number: 13-19 digits with a card network's prefix that pass
- * the Luhn check, written plain or in groups separated by spaces or dashes. Every span of whole
+ * the Luhn check, written plain or in groups separated as DIGIT_RUN allows. Every span of whole
  * groups is tried, so a number beside others ("order 12 4111 1111 1111 1111") is still found.
  */
 export function containsCardNumber(text: string): boolean {
   for (const [run] of text.matchAll(DIGIT_RUN)) {
-    const groups = run.split(/[ -]/);
+    const groups = run.split(SEPARATOR);
     for (let i = 0; i < groups.length; i++) {
       let digits = "";
       for (let j = i; j < groups.length; j++) {
@@ -94,4 +97,19 @@ export function maskCardNumbers(text: string): string {
     const head = digits.length <= MAX_PAN ? (binOf(digits) ?? "") : "";
     return `${head}${"*".repeat(digits.length - head.length - 4)}${digits.slice(-4)}`;
   });
+}
+
+/** What a client or a log sees in place of a card number it must not get back. */
+export const CARD_NUMBER_PLACEHOLDER = "[card number]";
+
+/**
+ * Replaces each digit run that holds a card number (containsCardNumber) by
+ * CARD_NUMBER_PLACEHOLDER and leaves everything else as it is, so field names, messages and
+ * URLs keep their other digits (ids built from epoch milliseconds, amounts) readable.
+ */
+export function redactCardNumbers(text: string): string {
+  if (!containsCardNumber(text)) return text;
+  return text.replace(DIGIT_RUN, (run) =>
+    containsCardNumber(run) ? CARD_NUMBER_PLACEHOLDER : run,
+  );
 }

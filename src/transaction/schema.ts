@@ -2,7 +2,7 @@ import { isIP } from "node:net";
 import { z } from "zod";
 import { ValidationError } from "../errors.ts";
 import { valueAt } from "../validation.ts";
-import { containsCardNumber, luhnValid } from "./card-number.ts";
+import { containsCardNumber, luhnValid, redactCardNumbers } from "./card-number.ts";
 import { CHANNELS, PAYMENT_METHOD_TYPES } from "./types.ts";
 
 const ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -197,12 +197,19 @@ export function isPlausibleId(value: string, max = 64): boolean {
   return value.length >= 1 && value.length <= max && isStorableText(value);
 }
 
-/** Renders a zod path as the field name a client sees: paymentMethod.card.number, items[2]. */
+/**
+ * Renders a zod path as the field name a client sees: paymentMethod.card.number, items[2].
+ * Keys are the client's own text (metadata keys, unknown fields): a card number in one is
+ * replaced (PRIV-1), or the 400 would hand it back to the client.
+ */
 export function fieldOf(path: readonly PropertyKey[], prefix = ""): string | undefined {
   let out = prefix;
   for (const part of path) {
     if (typeof part === "number") out += `[${part}]`;
-    else out += out === "" ? String(part) : `.${String(part)}`;
+    else {
+      const key = redactCardNumbers(String(part));
+      out += out === "" ? key : `.${key}`;
+    }
   }
   return out === "" ? undefined : out;
 }
@@ -215,9 +222,7 @@ export function toValidationError(
 ): ValidationError {
   const issue = error.issues[0]!;
   if (issue.code === "unrecognized_keys") {
-    const where = fieldOf(issue.path, prefix);
-    const key = issue.keys[0]!;
-    const field = where === undefined ? key : `${where}.${key}`;
+    const field = fieldOf([...issue.path, issue.keys[0]!], prefix)!;
     return new ValidationError(field, `${field} is not a known field`);
   }
   const field = fieldOf(issue.path, prefix);
@@ -237,7 +242,8 @@ export function toValidationError(
   } else if (field !== undefined) {
     message = `${field}: ${message}`;
   }
-  return new ValidationError(field, message);
+  // zod's own messages may quote the input; ours never do.
+  return new ValidationError(field, redactCardNumbers(message));
 }
 
 export function parseTransactionInput(

@@ -88,8 +88,8 @@ export function alertRoutes(app: FastifyInstance, deps: ApiDeps): void {
       "ledger",
       deps.ledger.getAlert(merchantOf(request), request.params.id),
     );
-    if (alert === null)
-      throw new ApiError("TXW_ERR_NOT_FOUND", `alert ${request.params.id} not found`);
+    // The path is the client's text: not repeated (PRIV-1).
+    if (alert === null) throw new ApiError("TXW_ERR_NOT_FOUND", "no such alert");
     return alert;
   });
 
@@ -107,9 +107,7 @@ export function alertRoutes(app: FastifyInstance, deps: ApiDeps): void {
           parsed.data.note,
         ),
       );
-      if (outcome.kind === "not_found") {
-        throw new ApiError("TXW_ERR_NOT_FOUND", `alert ${request.params.id} not found`);
-      }
+      if (outcome.kind === "not_found") throw new ApiError("TXW_ERR_NOT_FOUND", "no such alert");
       if (outcome.kind === "conflict") {
         throw new ApiError(
           "TXW_ERR_CONFLICT",

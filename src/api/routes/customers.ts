@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { ApiError, dependency } from "../../errors.ts";
 import { HISTORY_WINDOW_SECONDS } from "../../history/types.ts";
+import { containsCardNumber } from "../../transaction/card-number.ts";
 import { isPlausibleId } from "../../transaction/schema.ts";
 import { type ApiDeps, merchantOf } from "../types.ts";
 
@@ -11,7 +12,9 @@ export function customerRoutes(app: FastifyInstance, deps: ApiDeps): void {
     async (request) => {
       const merchantId = merchantOf(request);
       const { customerId } = request.params;
-      if (!isPlausibleId(customerId)) {
+      // Ingest refuses customer ids holding a card number, so no history is kept under one;
+      // answering it would echo the number back (PRIV-1).
+      if (!isPlausibleId(customerId) || containsCardNumber(customerId)) {
         throw new ApiError("TXW_ERR_NOT_FOUND", "no such customer");
       }
       const now = (deps.now ?? Date.now)();
