@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { PENDING_WAIT_MS } from "../../src/api/routes/transactions.ts";
 import type { Alert } from "../../src/ledger/types.ts";
 import { wireTransaction } from "../support/fixtures.ts";
 import { bearer, type Harness, startHarness } from "../support/harness.ts";
@@ -228,7 +229,7 @@ describe("a transaction accepted but not yet decided (real PostgreSQL + Redis)",
   });
   after(() => h.close());
 
-  test("QRY-1 GET an accepted, undecided transaction is 200 pending with what is known, not 404", async () => {
+  test("QRY-1 GET an accepted, undecided transaction is 200 pending with what is known, not 404, after waiting for the decision", async () => {
     const tx = wireTransaction();
     const before = Date.now();
     const posted = await h.app.inject({
@@ -238,11 +239,13 @@ describe("a transaction accepted but not yet decided (real PostgreSQL + Redis)",
       payload: JSON.stringify(tx),
     });
     assert.equal(posted.statusCode, 202);
+    const asked = Date.now();
     const res = await h.app.inject({
       method: "GET",
       url: `/v1/transactions/${tx.transactionId}`,
       headers: bearer(key),
     });
+    assert.ok(Date.now() - asked >= PENDING_WAIT_MS, "it waited for the decision first");
     assert.equal(res.statusCode, 200);
     const body = res.json() as Record<string, unknown>;
     assert.deepEqual(Object.keys(body).sort(), [
@@ -272,3 +275,36 @@ describe("a transaction accepted but not yet decided (real PostgreSQL + Redis)",
     assert.equal(unknown.statusCode, 404);
   });
 });
+
+for (const kind of ["real", "embedded"] as const)
+  describe(`GET right after POST (${kind})`, () => {
+    let h: Harness;
+    let key: string;
+    before(async () => {
+      h = await startHarness({ kind });
+      key = await h.keyFor("demo");
+    });
+    after(() => h.close());
+
+    test(`QRY-1 a GET sent as soon as the POST is answered returns the decision in one call (${kind})`, async () => {
+      for (let i = 0; i < 3; i++) {
+        const tx = wireTransaction({ merchantId: "demo" });
+        const posted = await h.app.inject({
+          method: "POST",
+          url: "/v1/transactions",
+          headers: bearer(key),
+          payload: JSON.stringify(tx),
+        });
+        assert.equal(posted.statusCode, 202);
+        const res = await h.app.inject({
+          method: "GET",
+          url: `/v1/transactions/${tx.transactionId}`,
+          headers: bearer(key),
+        });
+        assert.equal(res.statusCode, 200);
+        const body = res.json() as { status: string; decision?: { action: string } };
+        assert.equal(body.status, "decided", res.body);
+        assert.ok(["allow", "review", "block"].includes(body.decision!.action));
+      }
+    });
+  });
