@@ -121,4 +121,4 @@ process.on("message", async (request: MonitorRequest) => {
       return;
   }
 });
-send({ type: "ready", url, key });
+send({ type: "ready", url, key, rssMb: Math.round(process.memoryUsage().rss / 1024 / 1024) });

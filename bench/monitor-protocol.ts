@@ -15,7 +15,8 @@ export type MonitorRequest =
   { type: "mark" } | { type: "progress" } | { type: "report" } | { type: "stop" };
 
 export type MonitorReply =
-  | { type: "ready"; url: string; key: string }
+  /** rssMb: what the monitor takes before any load (modules, pools, the tsx loader). */
+  | { type: "ready"; url: string; key: string; rssMb: number }
   | { type: "marked" }
   | { type: "progress"; committed: number }
   | {

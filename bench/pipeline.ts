@@ -116,7 +116,7 @@ const committedAll = async (accepted: number) => {
   }
 };
 
-const { url, key } = await ask(undefined, "ready");
+const { url, key, rssMb: idleRssMb } = await ask(undefined, "ready");
 const client = new IngestClient(url, key, 16);
 
 // 1. Throughput.
@@ -200,6 +200,7 @@ const result = {
     sqlStatements: perTx(saturated.statements),
   },
   peakRssMb,
+  idleRssMb,
   ceiling: { ...ceiling, perSecond: ceilingPerSecond },
   ratioOfCeiling: Number((throughput / ceilingPerSecond).toFixed(3)),
 };
@@ -226,7 +227,7 @@ out(
   "per transaction",
   `${result.perTransaction.redisCommands} Redis commands, ${result.perTransaction.sqlStatements} SQL statements`,
 );
-out("monitor peak RSS", `${peakRssMb} MB`);
+out("monitor peak RSS", `${peakRssMb} MB (${idleRssMb} MB before any load)`);
 out(
   "ceiling (same rows)",
   `PostgreSQL bulk insert ${ceiling.postgresPerSecond} rows/s, history script ${ceiling.redisPerSecond} tx/s`,
