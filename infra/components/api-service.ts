@@ -3,8 +3,9 @@ import * as dockerBuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
 import { REPOSITORY_ROOT } from "../build/processor-bundle.ts";
 import type { RuntimeConnections, StackContext } from "../context.ts";
-import { assumeRolePolicy, policyDocument, readSecretsStatements, type Statement } from "../iam.ts";
+import { readSecretsStatements, type Statement } from "../iam.ts";
 import { encryptedLogGroup } from "../log-group.ts";
+import { serviceRole } from "../service-role.ts";
 import { API_PORT } from "./security-groups.ts";
 import { ALB_LOG_PREFIX } from "./storage.ts";
 
@@ -71,76 +72,56 @@ export class ApiService extends pulumi.ComponentResource {
     const { image, pullStatements } = this.image_(context, keyArn);
     this.image = image;
 
-    const executionRole = new aws.iam.Role(
-      context.name("api-execution-role"),
-      {
-        name: context.name("api-execution-role"),
-        assumeRolePolicy: assumeRolePolicy("ecs-tasks.amazonaws.com", context.accountId),
-      },
-      parent,
+    const { role: executionRole, policy: executionPolicy } = serviceRole(
+      context,
+      "api-execution",
+      "ecs-tasks.amazonaws.com",
+      [
+        ...pullStatements,
+        {
+          Sid: "WriteContainerLogs",
+          Effect: "Allow",
+          Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+          Resource: pulumi.interpolate`${logGroup.arn}:*`,
+        },
+      ],
+      this,
     );
-    const executionPolicy = new aws.iam.RolePolicy(
-      context.name("api-execution-policy"),
-      {
-        name: context.name("api-execution-policy"),
-        role: executionRole.id,
-        policy: policyDocument([
-          ...pullStatements,
-          {
-            Sid: "WriteContainerLogs",
-            Effect: "Allow",
-            Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
-            Resource: pulumi.interpolate`${logGroup.arn}:*`,
-          },
+    const { role: taskRole, policy: taskPolicy } = serviceRole(
+      context,
+      "api-task",
+      "ecs-tasks.amazonaws.com",
+      [
+        {
+          Sid: "ProduceToTheStream",
+          Effect: "Allow",
+          Action: [
+            "kinesis:PutRecord",
+            "kinesis:PutRecords",
+            "kinesis:DescribeStreamSummary",
+            "kinesis:ListShards",
+          ],
+          Resource: args.streamArn,
+        },
+        ...readSecretsStatements(keyArn, [
+          args.connections.databaseSecretArn,
+          args.connections.redisAuthSecretArn,
+          args.tokenKeySecretArn,
         ]),
-      },
-      parent,
-    );
-    const taskRole = new aws.iam.Role(
-      context.name("api-task-role"),
-      {
-        name: context.name("api-task-role"),
-        assumeRolePolicy: assumeRolePolicy("ecs-tasks.amazonaws.com", context.accountId),
-      },
-      parent,
-    );
-    const taskPolicy = new aws.iam.RolePolicy(
-      context.name("api-task-policy"),
-      {
-        name: context.name("api-task-policy"),
-        role: taskRole.id,
-        policy: policyDocument([
-          {
-            Sid: "ProduceToTheStream",
-            Effect: "Allow",
-            Action: [
-              "kinesis:PutRecord",
-              "kinesis:PutRecords",
-              "kinesis:DescribeStreamSummary",
-              "kinesis:ListShards",
-            ],
-            Resource: args.streamArn,
-          },
-          ...readSecretsStatements(keyArn, [
-            args.connections.databaseSecretArn,
-            args.connections.redisAuthSecretArn,
-            args.tokenKeySecretArn,
-          ]),
-          {
-            Sid: "WriteProcessedData",
-            Effect: "Allow",
-            Action: ["s3:PutObject", "s3:GetObject"],
-            Resource: pulumi.interpolate`${args.processedDataBucketArn}/*`,
-          },
-          {
-            Sid: "ListProcessedData",
-            Effect: "Allow",
-            Action: ["s3:ListBucket"],
-            Resource: args.processedDataBucketArn,
-          },
-        ]),
-      },
-      parent,
+        {
+          Sid: "WriteProcessedData",
+          Effect: "Allow",
+          Action: ["s3:PutObject", "s3:GetObject"],
+          Resource: pulumi.interpolate`${args.processedDataBucketArn}/*`,
+        },
+        {
+          Sid: "ListProcessedData",
+          Effect: "Allow",
+          Action: ["s3:ListBucket"],
+          Resource: args.processedDataBucketArn,
+        },
+      ],
+      this,
     );
 
     const clusterName = context.name("api-cluster");

@@ -1,8 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackContext } from "../context.ts";
-import { assumeRolePolicy, policyDocument } from "../iam.ts";
 import { encryptedLogGroup } from "../log-group.ts";
+import { serviceRole } from "../service-role.ts";
 import { subnetPlan } from "../subnets.ts";
 
 export interface NetworkArgs {
@@ -195,7 +195,6 @@ export class Network extends pulumi.ComponentResource {
   }
 
   private createFlowLogs(context: StackContext, keyArn: pulumi.Input<string>): void {
-    const parent = { parent: this };
     const group = encryptedLogGroup(
       context,
       context.name("flow-logs"),
@@ -203,28 +202,18 @@ export class Network extends pulumi.ComponentResource {
       keyArn,
       this,
     );
-    const role = new aws.iam.Role(
-      context.name("flow-logs-role"),
-      {
-        name: context.name("flow-logs-role"),
-        assumeRolePolicy: assumeRolePolicy("vpc-flow-logs.amazonaws.com", context.accountId),
-      },
-      parent,
-    );
-    const policy = new aws.iam.RolePolicy(
-      context.name("flow-logs-policy"),
-      {
-        name: context.name("flow-logs-policy"),
-        role: role.id,
-        policy: policyDocument([
-          {
-            Effect: "Allow",
-            Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-            Resource: [group.arn, pulumi.interpolate`${group.arn}:*`],
-          },
-        ]),
-      },
-      parent,
+    const { role, policy } = serviceRole(
+      context,
+      "flow-logs",
+      "vpc-flow-logs.amazonaws.com",
+      [
+        {
+          Effect: "Allow",
+          Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+          Resource: [group.arn, pulumi.interpolate`${group.arn}:*`],
+        },
+      ],
+      this,
     );
     new aws.ec2.FlowLog(
       context.name("vpc-flow-log"),

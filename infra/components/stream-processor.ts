@@ -2,8 +2,9 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { bundleProcessor, PROCESSOR_HANDLER } from "../build/processor-bundle.ts";
 import type { RuntimeConnections, StackContext } from "../context.ts";
-import { assumeRolePolicy, policyDocument, readSecretsStatements } from "../iam.ts";
+import { readSecretsStatements } from "../iam.ts";
 import { encryptedLogGroup } from "../log-group.ts";
+import { serviceRole } from "../service-role.ts";
 
 export interface StreamProcessorArgs {
   /** The stack's preset, settings and naming; required, so no component invents its own names. */
@@ -63,81 +64,71 @@ export class StreamProcessor extends pulumi.ComponentResource {
       parent,
     );
 
-    const role = new aws.iam.Role(
-      context.name("processor-role"),
-      {
-        name: context.name("processor-role"),
-        assumeRolePolicy: assumeRolePolicy("lambda.amazonaws.com", context.accountId),
-      },
-      parent,
-    );
     const ec2Arn = (type: string) =>
       pulumi.interpolate`arn:aws:ec2:${context.region}:${context.accountId}:${type}/*`;
     // Lambda checks the role can manage ENIs, read the stream and send to the queue when the
     // function and its mapping are created: both wait for the policy, not just the role.
-    const policy = new aws.iam.RolePolicy(
-      context.name("processor-policy"),
-      {
-        name: context.name("processor-policy"),
-        role: role.id,
-        policy: policyDocument([
-          {
-            Sid: "ReadTheTransactionStream",
-            Effect: "Allow",
-            Action: [
-              "kinesis:DescribeStream",
-              "kinesis:DescribeStreamSummary",
-              "kinesis:GetRecords",
-              "kinesis:GetShardIterator",
-              "kinesis:ListShards",
-              "kinesis:SubscribeToShard",
-            ],
-            Resource: args.streamArn,
-          },
-          ...readSecretsStatements(keyArn, [
-            connections.databaseSecretArn,
-            connections.redisAuthSecretArn,
-          ]),
-          {
-            Sid: "PublishAlerts",
-            Effect: "Allow",
-            Action: ["sns:Publish"],
-            Resource: args.alertTopicArn,
-          },
-          {
-            Sid: "SendFailedBatchesToTheQueue",
-            Effect: "Allow",
-            Action: ["sqs:SendMessage"],
-            Resource: this.deadLetterQueue.arn,
-          },
-          {
-            Sid: "WriteOwnLogs",
-            Effect: "Allow",
-            Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
-            Resource: pulumi.interpolate`${logGroup.arn}:*`,
-          },
-          {
-            // A function in a VPC attaches ENIs in the stack's subnets and groups.
-            Sid: "ManageVpcNetworkInterfaces",
-            Effect: "Allow",
-            Action: [
-              "ec2:CreateNetworkInterface",
-              "ec2:DeleteNetworkInterface",
-              "ec2:AssignPrivateIpAddresses",
-              "ec2:UnassignPrivateIpAddresses",
-            ],
-            Resource: [ec2Arn("network-interface"), ec2Arn("subnet"), ec2Arn("security-group")],
-          },
-          {
-            // Describe calls have no resource-level permissions in EC2: "*" is the only scope.
-            Sid: "DescribeVpcNetworkInterfaces",
-            Effect: "Allow",
-            Action: ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"],
-            Resource: "*",
-          },
+    const { role, policy } = serviceRole(
+      context,
+      "processor",
+      "lambda.amazonaws.com",
+      [
+        {
+          Sid: "ReadTheTransactionStream",
+          Effect: "Allow",
+          Action: [
+            "kinesis:DescribeStream",
+            "kinesis:DescribeStreamSummary",
+            "kinesis:GetRecords",
+            "kinesis:GetShardIterator",
+            "kinesis:ListShards",
+            "kinesis:SubscribeToShard",
+          ],
+          Resource: args.streamArn,
+        },
+        ...readSecretsStatements(keyArn, [
+          connections.databaseSecretArn,
+          connections.redisAuthSecretArn,
         ]),
-      },
-      parent,
+        {
+          Sid: "PublishAlerts",
+          Effect: "Allow",
+          Action: ["sns:Publish"],
+          Resource: args.alertTopicArn,
+        },
+        {
+          Sid: "SendFailedBatchesToTheQueue",
+          Effect: "Allow",
+          Action: ["sqs:SendMessage"],
+          Resource: this.deadLetterQueue.arn,
+        },
+        {
+          Sid: "WriteOwnLogs",
+          Effect: "Allow",
+          Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+          Resource: pulumi.interpolate`${logGroup.arn}:*`,
+        },
+        {
+          // A function in a VPC attaches ENIs in the stack's subnets and groups.
+          Sid: "ManageVpcNetworkInterfaces",
+          Effect: "Allow",
+          Action: [
+            "ec2:CreateNetworkInterface",
+            "ec2:DeleteNetworkInterface",
+            "ec2:AssignPrivateIpAddresses",
+            "ec2:UnassignPrivateIpAddresses",
+          ],
+          Resource: [ec2Arn("network-interface"), ec2Arn("subnet"), ec2Arn("security-group")],
+        },
+        {
+          // Describe calls have no resource-level permissions in EC2: "*" is the only scope.
+          Sid: "DescribeVpcNetworkInterfaces",
+          Effect: "Allow",
+          Action: ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"],
+          Resource: "*",
+        },
+      ],
+      this,
     );
 
     const code = args.codeDirectory ?? bundleProcessor();
