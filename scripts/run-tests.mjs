@@ -22,7 +22,15 @@ const args = process.argv.slice(2);
 const explicit = args.filter((a) => a.endsWith(".test.ts"));
 const flags = args.filter((a) => !a.endsWith(".test.ts"));
 const files = explicit.length > 0 ? explicit : ["src", "test"].flatMap(find).sort();
-const node = [process.execPath, "--import", "tsx", "--test", "--test-concurrency=2", ...flags, ...files];
+const node = [
+  process.execPath,
+  "--import",
+  "tsx",
+  "--test",
+  "--test-concurrency=2",
+  ...flags,
+  ...files,
+];
 const whole = explicit.length === 0 && flags.length === 0;
 const c8 = createRequire(import.meta.url).resolve("c8/bin/c8.js");
 const command = whole
