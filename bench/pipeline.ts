@@ -9,6 +9,9 @@
  * 2. latency: a steady offered rate (2,000/s in batches of 20), acceptance to committed decision;
  * 3. the machine's ceiling on the same rows (bench/ceiling.ts), and throughput as a share of it.
  *
+ * It fails (exit 1) unless every accepted transaction was committed once and the ledger's hash
+ * chain verifies over all of them.
+ *
  * Prints its figures, writes bench/results/latest.json and ends with one summary line.
  *
  *   npm run bench                  1,000,000 transactions over 100,000 customers
@@ -21,6 +24,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
 import pg from "pg";
+import { openPostgresLedger } from "../src/ledger/index.ts";
 import { defaultRuleset } from "../src/rules/index.ts";
 import { deleteKeys, measureCeiling } from "./ceiling.ts";
 import { batchBody, IngestClient, offerSteadily, sendAll } from "./http-load.ts";
@@ -141,7 +145,18 @@ await committedAll(steady.accepted);
 const atRate = await ask({ type: "report" }, "report");
 client.close();
 const { peakRssMb } = await ask({ type: "stop" }, "stopped");
-say("monitor stopped; measuring the ceiling");
+say("monitor stopped; verifying the ledger's hash chain");
+
+// What `txwatch verify-ledger` checks: every row of the run chained and intact.
+const written = await openPostgresLedger({
+  connectionString: DATABASE_URL,
+  schema: settings.schema,
+});
+const chain = await written.verifyChain();
+await written.close();
+say(
+  `hash chain ${chain.ok ? "valid" : `broken at seq ${chain.firstBad?.seq}`} over ${chain.checked} rows; measuring the ceiling`,
+);
 
 // 3. The ceiling, on the rows just written; then the run's data goes.
 const ceiling = await measureCeiling({
@@ -201,6 +216,7 @@ const result = {
   },
   peakRssMb,
   idleRssMb,
+  hashChain: { ok: chain.ok, rows: chain.checked },
   ceiling: { ...ceiling, perSecond: ceilingPerSecond },
   ratioOfCeiling: Number((throughput / ceilingPerSecond).toFixed(3)),
 };
@@ -238,6 +254,8 @@ console.log(
   `bench: ${throughput} tx/s end to end (${(result.ratioOfCeiling * 100).toFixed(0)}% of ceiling), p99 ${lat.p99} ms at ${rate}/s, ${result.perTransaction.redisCommands} Redis cmds + ${result.perTransaction.sqlStatements} SQL stmts per tx, peak RSS ${peakRssMb} MB`,
 );
 const complete =
+  chain.ok &&
+  chain.checked === saturated.committed + atRate.committed &&
   saturated.committed === offered.accepted &&
   offered.rejected === 0 &&
   atRate.committed === steady.accepted;
