@@ -1,4 +1,5 @@
 import { connect, createServer, type Server, type Socket } from "node:net";
+import { listenLoopback } from "../support/loopback.ts";
 
 /**
  * A TCP proxy in front of the real PostgreSQL that can take it down, so tests see a genuine
@@ -17,10 +18,7 @@ export class PgProxy {
   async listen(): Promise<number> {
     const server = createServer((client) => this.pipe(client));
     this.server = server;
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const address = server.address();
-    if (address === null || typeof address === "string") throw new Error("proxy has no port");
-    return address.port;
+    return listenLoopback(server);
   }
 
   /** Cuts every connection now and refuses new ones until `restore()`. */

@@ -1,4 +1,5 @@
 import { connect, createServer, type Server, type Socket } from "node:net";
+import { listenLoopback } from "../support/loopback.ts";
 
 /**
  * A TCP proxy in front of Redis that sees exactly one client's traffic, so the tests can count
@@ -24,10 +25,7 @@ export class RespProxy {
   async listen(): Promise<number> {
     const server = createServer((client) => this.pipe(client));
     this.server = server;
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const address = server.address();
-    if (address === null || typeof address === "string") throw new Error("proxy has no port");
-    return address.port;
+    return listenLoopback(server);
   }
 
   reset(): void {
