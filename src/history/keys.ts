@@ -46,6 +46,15 @@ export function encodeId(id: string): string {
  * replication group with cluster mode disabled (the ElastiCache shape CCH-1 deploys), and would
  * need one hash tag per script call under cluster mode enabled.
  *   {prefix}:h:{merchant}:{kind}:{entity}        sorted set: member = encodeMember, score = eventTime
+ *   {prefix}:ha:{merchant}:{kind}:{entity}       sorted set, all scores 0: `currency|amount|member`,
+ *                                                 amount zero-padded to 16 digits, so a lex range is
+ *                                                 one currency's entries by amount (max, bands)
+ *   {prefix}:hs:{merchant}:{kind}:{entity}       hash: running aggregates of the `h` set's entries,
+ *                                                 l:{currency} / h:{currency} = sum of the amounts'
+ *                                                 low 8 digits / the digits above them, c:{card} =
+ *                                                 entries with that card, d = distinct cards; a
+ *                                                 field is deleted when it reaches 0
+ *   (ha and hs exist only while the h set holds AGGREGATE_FROM entries or more, record-script.ts)
  *   {prefix}:r:{merchant}:{transactionId}        string: the member first recorded for the id,
  *                                                 EX 24 h, so an id counts once per entity
  *   {prefix}:seen:{merchant}:{transactionId}     string with EX ttl: ingest claim (ingest-claim.ts)
@@ -57,6 +66,21 @@ export function entityKey(
   entityId: string,
 ): string {
   return `${prefix}:h:${encodeId(merchantId)}:${kind}:${encodeId(entityId)}`;
+}
+
+/** The amount-ordered companion of entityKey (see the key layout above). */
+export function amountKey(prefix: string, merchantId: string, kind: EntityKind, entityId: string) {
+  return `${prefix}:ha:${encodeId(merchantId)}:${kind}:${encodeId(entityId)}`;
+}
+
+/** The running aggregates of entityKey's entries (see the key layout above). */
+export function aggregateKey(
+  prefix: string,
+  merchantId: string,
+  kind: EntityKind,
+  entityId: string,
+): string {
+  return `${prefix}:hs:${encodeId(merchantId)}:${kind}:${encodeId(entityId)}`;
 }
 
 export function recordKey(prefix: string, merchantId: string, transactionId: string): string {

@@ -1,4 +1,6 @@
 import {
+  aggregateKey,
+  amountKey,
   bandOf,
   DAY_MS,
   encodeMember,
@@ -28,26 +30,38 @@ import type {
  * for the id, and a later delivery of the id with other content (amount, card, country) is
  * treated as that one, so it adds nothing and never counts itself twice.
  *
- * KEYS: the transaction's entity keys (ENTITY_KINDS order), then its record key.
- * ARGV: now, eventTime, member, amount, currency, card, nQueries, then per query
+ * KEYS: per entity of the transaction (ENTITY_KINDS order) its time set, amount set and
+ *       aggregate hash (keys.ts), then its record key. The amount set and the hash exist only
+ *       while the time set holds enough entries (aggregateFrom, with hysteresis): a small set
+ *       is scanned as before, which is cheaper than keeping aggregates for it.
+ * ARGV: now, eventTime, member, amount, currency, card, nQueries, aggregateFrom, then per query
  *       keyIndex (0 = the transaction lacks that entity), windowMs, banded (0/1), min, max
  *       ("" = open bound). Currency, card and country are compared in their encoded form.
  *
- * Cost: the script is what bounds the whole pipeline's throughput (Redis runs it on one core),
- * and it grows with the entries an entity holds, so each key is read as little as the answer
- * needs: the day's members without scores for the day's aggregates (all of them are in the
- * day, no score is needed), the two newest with scores for `last`, and a range of its own for
- * each window shorter than a day. No per-entry table is built; each member is matched once per
- * pass for the fields that pass uses.
+ * Cost: the script is what bounds the whole pipeline's throughput (Redis runs it on one core).
+ * Reading the day's entries made it grow with an entity's activity, so each entity keeps running
+ * aggregates beside its time set instead: the amount set (one currency's entries by amount, for
+ * the maximum and amount bands) and the hash (sums, entries per card, distinct cards). An entry
+ * enters them only when ZADD NX really adds it (so a redelivery changes nothing) and leaves them
+ * when the trim removes it; only the trimmed members are read. The priors and the day windows
+ * are the aggregates minus the entries of the set outside [t - 24 h, t] and the transaction's
+ * own entry: with event times near now these are none or few. When they are most of the set
+ * (event times far from now), the day is scanned as before, which is then the cheaper way.
+ * Windows shorter than a day read their own range, as before.
  *
  * Numbers: every input is an integer below 2^53, exact as a Lua double; bounds go back to
  * Redis through "%.0f" (tostring would print 14 significant digits); replies are Lua numbers,
- * which Redis turns into integer replies, exact below 2^53; sums are clamped to 2^53 - 1.
+ * which Redis turns into integer replies, exact below 2^53; sums are clamped to 2^53 - 1. The
+ * hash sums an amount's digits above the low 8 and the low 8 apart, so that both stay exact
+ * integers (in Redis and in Lua) however large the day's total; combine() clamps the total.
  */
 export const RECORD_SCRIPT = `
 local DAY = ${DAY_MS}
 local TTL = '${HISTORY_TTL_SECONDS}'
 local MAX_SUM = ${MAX_SUM}
+local LOW = 100000000
+local HIGH_LIMIT = math.floor(MAX_SUM / LOW)
+local WIDTH = 16
 local now = tonumber(ARGV[1])
 local t = tonumber(ARGV[2])
 local member = ARGV[3]
@@ -55,8 +69,11 @@ local amount = tonumber(ARGV[4])
 local currency = ARGV[5]
 local card = ARGV[6]
 local nq = tonumber(ARGV[7])
+local AGGREGATE_FROM = tonumber(ARGV[8])
+local DROP_BELOW = math.floor(AGGREGATE_FROM / 4)
 local cutoff = now - DAY
-local match = string.match
+local match, sub, rep = string.match, string.sub, string.rep
+local FIELDS = '^[^|]*|([^|]*)|([^|]*)|([^|]*)|'
 
 local function num(x) return string.format('%.0f', x) end
 local function add(s, a)
@@ -64,13 +81,48 @@ local function add(s, a)
   if s > MAX_SUM then return MAX_SUM end
   return s
 end
+-- An amount's text as (digits above the low 8, low 8 digits): each part's sums stay exact.
+local function split(amt)
+  local n = #amt
+  if n <= 8 then return 0, tonumber(amt) end
+  return tonumber(sub(amt, 1, n - 8)), tonumber(sub(amt, n - 7))
+end
+-- min(high * 10^8 + low, MAX_SUM), without a double ever passing 2^53.
+local function combine(high, low)
+  if high > HIGH_LIMIT then return MAX_SUM end
+  local base = high * LOW
+  if low > MAX_SUM - base then return MAX_SUM end
+  return base + low
+end
+local function hnum(h, f) return tonumber(redis.call('HGET', h, f)) or 0 end
+-- Zero fields are deleted, so the hash depends only on the entries, not on their history.
+local function bump(h, f, d)
+  if d == 0 then return 0 end
+  local v = redis.call('HINCRBY', h, f, d)
+  if v == 0 then redis.call('HDEL', h, f) end
+  return v
+end
+-- Adds (sign 1) or removes (sign -1) one member of the time set to or from its aggregates.
+local function apply(l, h, m, sign)
+  local amt, cur, crd = match(m, FIELDS)
+  local lex = cur .. '|' .. rep('0', WIDTH - #amt) .. amt .. '|' .. m
+  if sign > 0 then redis.call('ZADD', l, 0, lex) else redis.call('ZREM', l, lex) end
+  local high, low = split(amt)
+  bump(h, 'n', sign)
+  bump(h, 'h:' .. cur, sign * high)
+  bump(h, 'l:' .. cur, sign * low)
+  if crd ~= '' then
+    local c = bump(h, 'c:' .. crd, sign)
+    if (sign > 0 and c == 1) or (sign < 0 and c == 0) then bump(h, 'd', sign) end
+  end
+end
 
-local nk = #KEYS - 1
+local nk = (#KEYS - 1) / 3
 local perKey = {}
 for i = 1, nk do perKey[i] = {} end
 local queries = {}
 for q = 1, nq do
-  local b = 7 + (q - 1) * 5
+  local b = 8 + (q - 1) * 5
   local k, w = tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2])
   queries[q] = { w = w, banded = ARGV[b + 3] == '1',
     min = tonumber(ARGV[b + 4]) or -math.huge, max = tonumber(ARGV[b + 5]) or math.huge }
@@ -83,6 +135,8 @@ if first then member = first end
 local stored = t >= cutoff and not first
 local tText = ARGV[2]
 local dayFrom = num(t - DAY)
+local curFrom, curTo = '[' .. currency .. '|', '(' .. currency .. '}'
+local skip = #currency + WIDTH + 3
 
 -- Count, same-currency sum and distinct cards of a window: its members, then this transaction.
 local function window(query, members)
@@ -91,7 +145,7 @@ local function window(query, members)
   for j = 1, #members do
     local m = members[j]
     if m ~= member then
-      local amt, cur, crd = match(m, '^[^|]*|([^|]*)|([^|]*)|([^|]*)|')
+      local amt, cur, crd = match(m, FIELDS)
       amt = tonumber(amt)
       if (not banded) or (cur == currency and amt >= lo and amt < hi) then
         c = c + 1
@@ -108,15 +162,47 @@ local function window(query, members)
   return { c, s, d }
 end
 
-local priors, windows = {}, {}
-for q = 1, nq do windows[q] = { 0, 0, 0 } end
-for i = 1, nk do
-  local key = KEYS[i]
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. num(cutoff))
-  if stored then redis.call('ZADD', key, 'NX', tText, member) end
-  redis.call('EXPIRE', key, TTL)
+-- The newest other entry of the day: the member itself may be among the two newest.
+local function prior(key, count, scCount, scSum, scMax)
+  local newest = redis.call('ZREVRANGEBYSCORE', key, tText, dayFrom, 'WITHSCORES', 'LIMIT', 0, 2)
+  for j = 1, #newest, 2 do
+    if newest[j] ~= member then
+      return { count, scCount, scSum, scMax, 1, tonumber(newest[j + 1]),
+        match(newest[j], '^[^|]*|[^|]*|[^|]*|[^|]*|(.*)$') }
+    end
+  end
+  return { count, scCount, scSum, scMax, 0, 0, '' }
+end
 
-  -- The day before this transaction, members only: no score is needed to aggregate it.
+-- Text of an amount's position in the amount set, or nil past every possible amount.
+local function amountText(x)
+  if x > MAX_SUM then return nil end
+  local s = num(x)
+  return rep('0', WIDTH - #s) .. s
+end
+
+-- The members of the amount band [min, max) in the currency, outside ex.
+local function bandMembers(l, query, ex)
+  local from, to = curFrom, curTo
+  if query.min > 0 then
+    local a = amountText(math.ceil(query.min))
+    if not a then return {} end
+    from = curFrom .. a
+  end
+  if query.max <= 0 then return {} end
+  local b = amountText(math.ceil(query.max))
+  if b then to = '(' .. currency .. '|' .. b end
+  local lex = redis.call('ZRANGEBYLEX', l, from, to)
+  local out = {}
+  for j = 1, #lex do
+    local m = sub(lex[j], skip)
+    if not ex[m] then out[#out + 1] = m end
+  end
+  return out
+end
+
+-- The day by scanning its members: the old way, cheaper when most of the set is outside it.
+local function scanKey(i, key)
   local day = redis.call('ZRANGEBYSCORE', key, dayFrom, tText)
   local count, scCount, scSum, scMax = 0, 0, 0, 0
   for j = 1, #day do
@@ -132,25 +218,147 @@ for i = 1, nk do
       end
     end
   end
-  -- The newest other entry: the member itself may be among the two newest.
-  local newest = redis.call('ZREVRANGEBYSCORE', key, tText, dayFrom, 'WITHSCORES', 'LIMIT', 0, 2)
-  local last
-  for j = 1, #newest, 2 do
-    if newest[j] ~= member then last = j; break end
-  end
-  if last then
-    priors[i] = { count, scCount, scSum, scMax, 1, tonumber(newest[last + 1]),
-      match(newest[last], '^[^|]*|[^|]*|[^|]*|[^|]*|(.*)$') }
-  else
-    priors[i] = { count, scCount, scSum, scMax, 0, 0, '' }
-  end
-
+  local windows = {}
   for _, q in ipairs(perKey[i]) do
     local query = queries[q]
     local members = day
     if query.w ~= DAY then members = redis.call('ZRANGEBYSCORE', key, num(t - query.w), tText) end
     windows[q] = window(query, members)
   end
+  return prior(key, count, scCount, scSum, scMax), windows
+end
+
+-- The day from the aggregates, minus ex (the set's entries outside the day, and this one's).
+local function aggregateDay(i, key, l, h, total, ex, exList, got)
+  local high, low = tonumber(got[2]) or 0, tonumber(got[3]) or 0
+  local inSet = redis.call('ZLEXCOUNT', l, curFrom, curTo)
+  local scCount = inSet
+  local exCards = {}
+  for j = 1, #exList do
+    local amt, cur, crd = match(exList[j], FIELDS)
+    if cur == currency then
+      local eh, el = split(amt)
+      high, low = high - eh, low - el
+      scCount = scCount - 1
+    end
+    if crd ~= '' then exCards[crd] = (exCards[crd] or 0) + 1 end
+  end
+  local count = total - #exList
+  local scMax = 0
+  if scCount > 0 then
+    -- At most the excluded entries of the currency rank above the day's maximum.
+    local top = redis.call('ZREVRANGEBYLEX', l, curTo, curFrom, 'LIMIT', 0, inSet - scCount + 1)
+    for j = 1, #top do
+      local lex = top[j]
+      if not ex[sub(lex, skip)] then
+        scMax = tonumber(sub(lex, #currency + 2, #currency + 1 + WIDTH))
+        break
+      end
+    end
+  end
+  local windows = {}
+  for _, q in ipairs(perKey[i]) do
+    local query = queries[q]
+    if query.w ~= DAY then
+      windows[q] = window(query, redis.call('ZRANGEBYSCORE', key, num(t - query.w), tText))
+    elseif query.banded then
+      windows[q] = window(query, bandMembers(l, query, ex))
+    else
+      -- Distinct cards: those of the set, less those whose every entry is excluded, plus this
+      -- transaction's card when no entry of the day has it.
+      local d, own = tonumber(got[4]) or 0, tonumber(got[5]) or 0
+      for crd, n in pairs(exCards) do
+        if (crd == card and own or hnum(h, 'c:' .. crd)) == n then d = d - 1 end
+      end
+      if card ~= '' and own - (exCards[card] or 0) <= 0 then d = d + 1 end
+      local ah, al = split(ARGV[4])
+      windows[q] = { count + 1, combine(high + ah, low + al), d }
+    end
+  end
+  return prior(key, count, scCount, combine(high, low), scMax), windows
+end
+
+local function exclude(ex, exList, list)
+  for j = 1, #list do
+    local m = list[j]
+    if not ex[m] then ex[m] = true; exList[#exList + 1] = m end
+  end
+end
+
+-- (Re)builds a key's aggregates from its set.
+local function rebuild(key, l, h)
+  redis.call('DEL', l, h)
+  local all = redis.call('ZRANGE', key, 0, -1)
+  for j = 1, #all do apply(l, h, all[j], 1) end
+end
+
+local priors, windows = {}, {}
+for q = 1, nq do windows[q] = { 0, 0, 0 } end
+for i = 1, nk do
+  local key, l, h = KEYS[3 * i - 2], KEYS[3 * i - 1], KEYS[3 * i]
+  -- Aggregates are kept only for keys with AGGREGATE_FROM entries or more: a small set is
+  -- cheaper to scan than to keep aggregates for, in Redis time and in memory.
+  local kept = redis.call('EXISTS', h) == 1
+  -- Only aggregates need the trimmed members themselves (few: those expired since the last write).
+  if kept then
+    local old = redis.call('ZRANGEBYSCORE', key, '-inf', '(' .. num(cutoff))
+    if #old > 0 then
+      for j = 1, #old do apply(l, h, old[j], -1) end
+      redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. num(cutoff))
+    end
+  else
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. num(cutoff))
+  end
+  local added = stored and redis.call('ZADD', key, 'NX', tText, member) == 1
+  if added and kept then apply(l, h, member, 1) end
+  local total = redis.call('ZCARD', key)
+  local got
+  if kept and total < DROP_BELOW then
+    redis.call('DEL', l, h)
+    kept = false
+  elseif kept then
+    got = redis.call('HMGET', h, 'n', 'h:' .. currency, 'l:' .. currency, 'd', 'c:' .. card)
+    -- Aggregates out of step with the set (a key evicted on its own, say) are rebuilt from it,
+    -- so they are never trusted when they might be wrong.
+    if tonumber(got[1]) ~= total or redis.call('ZCARD', l) ~= total then
+      rebuild(key, l, h)
+      got = nil
+    end
+  elseif total >= AGGREGATE_FROM then
+    rebuild(key, l, h)
+    kept = true
+  end
+  if kept and not got then
+    got = redis.call('HMGET', h, 'n', 'h:' .. currency, 'l:' .. currency, 'd', 'c:' .. card)
+  end
+  redis.call('EXPIRE', key, TTL)
+  if kept then
+    redis.call('EXPIRE', l, TTL)
+    redis.call('EXPIRE', h, TTL)
+  end
+
+  local windows_i
+  if not kept then
+    priors[i], windows_i = scanKey(i, key)
+  else
+    -- Entries outside [t - 24 h, t]: below it only when t is ahead of now (the trim removed
+    -- the rest), above it when later event times were recorded first.
+    local below = 0
+    if t - DAY > cutoff then below = redis.call('ZCOUNT', key, '-inf', '(' .. dayFrom) end
+    local above = redis.call('ZCOUNT', key, '(' .. tText, '+inf')
+    if (below + above) * 2 > total then
+      priors[i], windows_i = scanKey(i, key)
+    else
+      local ex, exList = {}, {}
+      if below > 0 then exclude(ex, exList, redis.call('ZRANGEBYSCORE', key, '-inf', '(' .. dayFrom)) end
+      if above > 0 then exclude(ex, exList, redis.call('ZRANGEBYSCORE', key, '(' .. tText, '+inf')) end
+      if not ex[member] and (added or redis.call('ZSCORE', key, member)) then
+        exclude(ex, exList, { member })
+      end
+      priors[i], windows_i = aggregateDay(i, key, l, h, total, ex, exList, got)
+    end
+  end
+  for q, w in pairs(windows_i) do windows[q] = w end
 end
 if stored then redis.call('SET', recordKey, member, 'EX', TTL) end
 return { priors, windows }
@@ -166,15 +374,35 @@ function bound(value: number): string {
   return Number.isFinite(value) ? String(value) : "";
 }
 
-export function scriptCallOf(prefix: string, item: HistoryItem, now: number): ScriptCall {
+/**
+ * Entries from which a key keeps running aggregates (and below a quarter of which it drops
+ * them again). Measured on this script: below about this size scanning the day costs Redis less
+ * than keeping the aggregates, and the aggregates' two extra keys cost memory for every one of
+ * the many small sets (a card, a device, most customers).
+ */
+export const AGGREGATE_FROM = 32;
+
+export function scriptCallOf(
+  prefix: string,
+  item: HistoryItem,
+  now: number,
+  aggregateFrom = AGGREGATE_FROM,
+): ScriptCall {
   const kinds = presentKinds(item);
-  const keys = kinds.map((kind) => entityKey(prefix, item.merchantId, kind, item.entities[kind]!));
+  const keys = kinds.flatMap((kind) => {
+    const id = item.entities[kind]!;
+    return [
+      entityKey(prefix, item.merchantId, kind, id),
+      amountKey(prefix, item.merchantId, kind, id),
+      aggregateKey(prefix, item.merchantId, kind, id),
+    ];
+  });
   keys.push(recordKey(prefix, item.merchantId, item.transactionId));
   const member = encodeMember(item);
   // The member's encoded fields, so the script compares like with like.
   const [, , currency, card] = member.split("|") as [string, string, string, string, string];
   const args = [String(now), String(item.eventTime), member, String(item.amount), currency, card];
-  args.push(String(item.queries.length));
+  args.push(String(item.queries.length), String(aggregateFrom));
   for (const q of item.queries) {
     const band = bandOf(q);
     args.push(

@@ -1,6 +1,12 @@
 import type { ChainableCommander, Redis } from "ioredis";
 import { DAY_MS, entityKey, entryOf, seenKey, validateBatch, validateSeenTtl } from "./keys.ts";
-import { parseScriptReply, RECORD_SCRIPT, type ScriptCall, scriptCallOf } from "./record-script.ts";
+import {
+  AGGREGATE_FROM,
+  parseScriptReply,
+  RECORD_SCRIPT,
+  type ScriptCall,
+  scriptCallOf,
+} from "./record-script.ts";
 import type { HistoryEntry, HistoryItem, HistoryResult, HistoryStore } from "./types.ts";
 
 /** ioredis sends EVALSHA, or EVAL the first time on a connection, and retries on NOSCRIPT. */
@@ -37,6 +43,8 @@ export class RedisHistoryStore implements HistoryStore {
   constructor(
     private readonly redis: Redis,
     private readonly prefix = "txw",
+    /** Entries from which a key keeps running aggregates; tests lower it to exercise them. */
+    private readonly aggregateFrom = AGGREGATE_FROM,
   ) {
     // Idempotent: several stores may share one client.
     redis.defineCommand(COMMAND, { lua: RECORD_SCRIPT });
@@ -46,7 +54,9 @@ export class RedisHistoryStore implements HistoryStore {
   async recordBatch(items: HistoryItem[], now: number): Promise<HistoryResult[]> {
     validateBatch(items, now);
     if (items.length === 0) return [];
-    const calls: ScriptCall[] = items.map((item) => scriptCallOf(this.prefix, item, now));
+    const calls: ScriptCall[] = items.map((item) =>
+      scriptCallOf(this.prefix, item, now, this.aggregateFrom),
+    );
     const pipeline = this.redis.pipeline();
     const record = scriptMethod(pipeline);
     for (const call of calls) record(call.keys.length, ...call.keys, ...call.args);
