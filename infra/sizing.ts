@@ -33,8 +33,10 @@ export function kinesisShardCount(input: ShardInput): number {
 /**
  * Redis memory per transaction in the 24 h history: one sorted-set entry in each of the four
  * entity sets (customer, card, device, IP), the per-transaction record key that makes redelivery
- * count once, and the ingest claim with its expiry. Measured at 1,132 bytes on Redis 7 with the
- * real history script, 50,000 transactions over 20,000 customers (`used_memory` delta); rounded up.
+ * count once, the ingest claim with its expiry, and the running aggregates busy entities keep.
+ * Measured on Redis 7 with the real history script (`used_memory` delta, 50,000 transactions):
+ * 1,041-1,132 bytes over 20,000 customers; about 1,375 when every customer is busy (1,000
+ * customers), which the peak-all-day volume and the headroom cover. Rounded up.
  */
 export const HISTORY_BYTES_PER_TRANSACTION = 1200;
 
