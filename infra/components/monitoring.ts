@@ -244,9 +244,7 @@ export function alarmSpecs(args: MonitoringArgs): AlarmSpec[] {
         "Redis memory above 80%: the 24 h history outgrows the node",
       ),
       cacheAlarm(`redis-evictions-${tag}`, "Evictions", dims, 0, "Redis evicted keys", "Sum"),
-    );
-    // Every member: after a failover the first one is the replica.
-    specs.push(
+      // Every member: after a failover the first one is the replica.
       cacheAlarm(
         `redis-replication-lag-${tag}`,
         "ReplicationLag",
