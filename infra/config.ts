@@ -1,5 +1,6 @@
 import {
   AURORA_ENGINE_VERSIONS,
+  LOG_RETENTION_DAYS,
   NAT_ALLOWED,
   PRESET_NAMES,
   PRESETS,
@@ -109,6 +110,23 @@ function oneOf(
   }
 }
 
+/** The CIDRs of `databaseAccessCidrs`, trimmed; none when it is empty. */
+export function databaseAccessCidrs(
+  settings: Pick<PresetSettings, "databaseAccessCidrs">,
+): string[] {
+  return settings.databaseAccessCidrs
+    .split(",")
+    .map((cidr) => cidr.trim())
+    .filter((cidr) => cidr !== "");
+}
+
+function isIpv4Cidr(value: string): boolean {
+  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value);
+  if (match === null) return false;
+  const [, a, b, c, d, bits] = match.map(Number) as number[];
+  return [a, b, c, d].every((octet) => (octet as number) <= 255) && (bits as number) <= 32;
+}
+
 /** Checks the merged settings against each other and against the preset's specification. */
 export function validateSettings(preset: PresetName, settings: PresetSettings): void {
   const nat = NAT_ALLOWED[preset];
@@ -128,7 +146,7 @@ export function validateSettings(preset: PresetName, settings: PresetSettings): 
   atLeast(settings, "streamRetentionHours", 24, "the 24 h history is rebuilt from the stream");
   atLeast(settings, "cacheReplicas", 1, "automatic failover needs a replica");
   atLeast(settings, "backupRetentionDays", 1, "automated backups stay on");
-  atLeast(settings, "logRetentionDays", 30, "audit logs are kept at least 30 days");
+  oneOf(settings, "logRetentionDays", LOG_RETENTION_DAYS);
   atLeast(settings, "peakTransactionsPerMinute", 1, "the stream is sized from it");
   atLeast(settings, "averageRecordBytes", 1, "the stream is sized from it");
   atLeast(settings, "headroom", 1, "sizing never goes below the peak");
@@ -166,6 +184,13 @@ export function validateSettings(preset: PresetName, settings: PresetSettings): 
     throw new ConfigError(
       `txwatch:cacheNodeType "${settings.cacheNodeType}" must be an ElastiCache node type, e.g. cache.r7g.large`,
     );
+  }
+  for (const cidr of databaseAccessCidrs(settings)) {
+    if (!isIpv4Cidr(cidr)) {
+      throw new ConfigError(
+        `txwatch:databaseAccessCidrs entry "${cidr}" must be an IPv4 CIDR, e.g. 10.20.0.0/16`,
+      );
+    }
   }
   if (!/^\d+$/.test(settings.databaseMajorVersion)) {
     throw new ConfigError(

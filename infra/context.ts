@@ -12,6 +12,11 @@ export interface StackContext {
   name(resourceType: string): string;
   accountId: pulumi.Input<string>;
   region: string;
+  /**
+   * The key for data at rest: the stack's key, or undefined when `customerManagedKey` is off and
+   * each service keeps its own AWS-managed encryption. Secrets always use the stack's key.
+   */
+  dataKey(keyArn: pulumi.Input<string>): pulumi.Input<string> | undefined;
 }
 
 export function createContext(config: StackConfig, accountId: pulumi.Input<string>): StackContext {
@@ -22,6 +27,7 @@ export function createContext(config: StackConfig, accountId: pulumi.Input<strin
     name: (type) => resourceName(type, config.environmentSuffix),
     accountId,
     region: config.settings.region,
+    dataKey: (keyArn) => (config.settings.customerManagedKey ? keyArn : undefined),
   };
 }
 

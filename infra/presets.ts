@@ -45,7 +45,10 @@ export interface PresetSettings {
   backupRetentionDays: number;
   /** Enhanced Monitoring interval in seconds (0 turns it off). @default 60 */
   monitoringIntervalSeconds: number;
-  /** Retention of every log group in days, at least 30. @default 30 */
+  /**
+   * Retention of every log group in days: one of the values CloudWatch Logs accepts. The policy
+   * pack requires at least 30 (audit); shorter is for throwaway stacks. @default 30
+   */
   logRetentionDays: number;
   /** Processor Lambda memory in MB (arm64; CPU scales with memory). */
   processorMemoryMb: number;
@@ -68,6 +71,20 @@ export interface PresetSettings {
   certificateArn: string;
   /** An e-mail address subscribed to the alarm topic; empty means no subscription. */
   alarmEmail: string;
+  /**
+   * Data at rest (stream, database, cache, buckets, queues, topics, log groups, images) under
+   * the stack's customer-managed KMS key. `false` leaves each service's AWS-managed encryption,
+   * for throwaway stacks: the secrets stay under the key, and the policy pack refuses it.
+   * @default true (every specification asks for the customer's key)
+   */
+  customerManagedKey: boolean;
+  /**
+   * Comma-separated IPv4 CIDRs that may reach PostgreSQL on 5432 directly (an analysts' VPN).
+   * Empty by default: only the processor and the API reach the database, by security group.
+   * The policy pack refuses any CIDR on the data tier; set it only with the compliance team's
+   * waiver. @default ""
+   */
+  databaseAccessCidrs: string;
 }
 
 const COMMON: PresetSettings = {
@@ -100,6 +117,8 @@ const COMMON: PresetSettings = {
   apiImageUri: "",
   certificateArn: "",
   alarmEmail: "",
+  customerManagedKey: true,
+  databaseAccessCidrs: "",
 };
 
 export const PRESETS: Readonly<Record<PresetName, Readonly<PresetSettings>>> = Object.freeze({
@@ -129,6 +148,12 @@ export const NAT_ALLOWED: Readonly<Record<PresetName, readonly number[]>> = Obje
  * Aurora takes a full engine version: pinned to a tested minor per major, from which automatic
  * minor upgrades move it forward. RDS PostgreSQL takes the major alone.
  */
+/** The retention periods CloudWatch Logs accepts, in days. */
+export const LOG_RETENTION_DAYS: readonly number[] = Object.freeze([
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
+  3653,
+]);
+
 export const AURORA_ENGINE_VERSIONS: Readonly<Record<string, string>> = Object.freeze({
   "15": "15.10",
   "16": "16.6",

@@ -98,7 +98,7 @@ export class TapStack extends pulumi.ComponentResource {
 
     const alertTopic = new aws.sns.Topic(
       context.name("fraud-alerts"),
-      { name: context.name("fraud-alerts"), kmsMasterKeyId: keyArn },
+      { name: context.name("fraud-alerts"), kmsMasterKeyId: context.dataKey(keyArn) },
       parent,
     );
     const processor = new StreamProcessor(

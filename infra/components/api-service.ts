@@ -138,7 +138,11 @@ export class ApiService extends pulumi.ComponentResource {
       {
         name: clusterName,
         // Task ephemeral storage (the /tmp volume) under the stack key too.
-        configuration: { managedStorageConfiguration: { fargateEphemeralStorageKmsKeyId: keyArn } },
+        ...(context.dataKey(keyArn) !== undefined && {
+          configuration: {
+            managedStorageConfiguration: { fargateEphemeralStorageKmsKeyId: keyArn },
+          },
+        }),
         settings: [{ name: "containerInsights", value: "enabled" }],
       },
       { parent: this, dependsOn: [insights] },
@@ -348,7 +352,11 @@ export class ApiService extends pulumi.ComponentResource {
         forceDelete: true,
         imageTagMutability: "MUTABLE",
         imageScanningConfiguration: { scanOnPush: true },
-        encryptionConfigurations: [{ encryptionType: "KMS", kmsKey: keyArn }],
+        encryptionConfigurations: [
+          context.dataKey(keyArn) === undefined
+            ? { encryptionType: "AES256" }
+            : { encryptionType: "KMS", kmsKey: keyArn },
+        ],
       },
       parent,
     );

@@ -125,7 +125,7 @@ export class HistoryCache extends pulumi.ComponentResource {
         automaticFailoverEnabled: true,
         multiAzEnabled: true,
         atRestEncryptionEnabled: true,
-        kmsKeyId: keyArn,
+        kmsKeyId: context.dataKey(keyArn),
         transitEncryptionEnabled: true,
         authToken: token.result,
         authTokenUpdateStrategy: "ROTATE",

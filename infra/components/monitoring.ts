@@ -63,7 +63,7 @@ export class Monitoring extends pulumi.ComponentResource {
     const parent = { parent: this };
     this.alarmTopic = new aws.sns.Topic(
       context.name("alarm-topic"),
-      { name: context.name("alarm-topic"), kmsMasterKeyId: args.keyArn },
+      { name: context.name("alarm-topic"), kmsMasterKeyId: context.dataKey(args.keyArn) },
       parent,
     );
     new aws.sns.TopicPolicy(

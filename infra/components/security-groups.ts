@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { databaseAccessCidrs } from "../config.ts";
 import type { StackContext } from "../context.ts";
 
 export interface SecurityGroupsArgs {
@@ -18,7 +19,8 @@ export const API_PORT = 8080;
 /**
  * The security groups and every rule between them (SEC-2). Rules are separate resources that
  * reference groups, never CIDRs, on the data tier: the database and the cache accept only the
- * processor and the API; API tasks accept only the ALB; only the ALB faces the internet.
+ * processor and the API; API tasks accept only the ALB; only the ALB faces the internet. The one
+ * exception is `databaseAccessCidrs`, a waiver the policy pack reports.
  */
 export class SecurityGroups extends pulumi.ComponentResource {
   readonly alb: aws.ec2.SecurityGroup;
@@ -120,6 +122,20 @@ export class SecurityGroups extends pulumi.ComponentResource {
           fromPort: 443,
           toPort: 443,
           description: "HTTPS to AWS APIs",
+        },
+        { parent: this },
+      );
+    }
+    for (const [i, cidr] of databaseAccessCidrs(context.settings).entries()) {
+      new aws.vpc.SecurityGroupIngressRule(
+        context.name(`rds-from-cidr-${i + 1}`),
+        {
+          securityGroupId: this.database.id,
+          cidrIpv4: cidr,
+          ipProtocol: "tcp",
+          fromPort: DB_PORT,
+          toPort: DB_PORT,
+          description: `${DB_PORT} from ${cidr} (databaseAccessCidrs)`,
         },
         { parent: this },
       );

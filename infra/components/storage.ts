@@ -46,7 +46,11 @@ export class Storage extends pulumi.ComponentResource {
     super("txwatch:platform:Storage", name, {}, opts);
     const { context, keyArn } = args;
     const elbAccount = ELB_LOG_ACCOUNTS[context.region];
-    const customerKey = { sseAlgorithm: "aws:kms", kmsMasterKeyId: keyArn };
+    const dataKey = context.dataKey(keyArn);
+    const customerKey =
+      dataKey === undefined
+        ? { sseAlgorithm: "AES256" }
+        : { sseAlgorithm: "aws:kms", kmsMasterKeyId: dataKey };
     this.appLogs = context.settings.albAccessLogs
       ? this.bucket(context, "app-logs", { sseAlgorithm: "AES256" }, (arn) => [
           {

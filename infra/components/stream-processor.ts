@@ -57,8 +57,9 @@ export class StreamProcessor extends pulumi.ComponentResource {
       context.name("processor-dlq"),
       {
         name: context.name("processor-dlq"),
-        kmsMasterKeyId: keyArn,
-        kmsDataKeyReusePeriodSeconds: 300,
+        ...(context.dataKey(keyArn) === undefined
+          ? { sqsManagedSseEnabled: true }
+          : { kmsMasterKeyId: keyArn, kmsDataKeyReusePeriodSeconds: 300 }),
         messageRetentionSeconds: 14 * 24 * 3600,
       },
       parent,
@@ -144,7 +145,7 @@ export class StreamProcessor extends pulumi.ComponentResource {
         role: role.arn,
         memorySize: settings.processorMemoryMb,
         timeout: 60,
-        kmsKeyArn: keyArn,
+        kmsKeyArn: context.dataKey(keyArn),
         vpcConfig: { subnetIds: args.subnetIds, securityGroupIds: [args.securityGroupId] },
         loggingConfig: { logFormat: "JSON", logGroup: logGroup.name },
         environment: {

@@ -51,7 +51,7 @@ export class TransactionStream extends pulumi.ComponentResource {
         streamModeDetails: { streamMode: settings.streamMode },
         retentionPeriod: settings.streamRetentionHours,
         encryptionType: "KMS",
-        kmsKeyId: keyArn,
+        kmsKeyId: context.dataKey(keyArn) ?? "alias/aws/kinesis",
         shardLevelMetrics: SHARD_LEVEL_METRICS,
         enforceConsumerDeletion: true,
       },

@@ -86,12 +86,31 @@ test("GEN-1 every preset field can be overridden by stack config, typed and vali
   );
 });
 
-test("GEN-1 settings that would deploy something non-compliant or impossible are refused", () => {
+test("GEN-1 POL-2 config refuses what AWS would refuse; compliance is the policy pack's judgement", () => {
   const base = { preset: "fastshop", environmentSuffix: "pr1" };
   fails(
-    { ...base, logRetentionDays: "7" },
-    "txwatch:logRetentionDays is 7; it must be at least 30 (audit logs are kept at least 30 days)",
+    { ...base, logRetentionDays: "8" },
+    'txwatch:logRetentionDays "8" is not allowed: use one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653',
   );
+  // Valid for AWS, so accepted here; `txwatch plan --check` and the pack refuse it.
+  assert.equal(read({ ...base, logRetentionDays: "7" }).settings.logRetentionDays, 7);
+  fails(
+    { ...base, databaseAccessCidrs: "10.1.0.0/16, 10.2.0.0/33" },
+    'txwatch:databaseAccessCidrs entry "10.2.0.0/33" must be an IPv4 CIDR, e.g. 10.20.0.0/16',
+  );
+  fails(
+    { ...base, databaseAccessCidrs: "office" },
+    'txwatch:databaseAccessCidrs entry "office" must be an IPv4 CIDR, e.g. 10.20.0.0/16',
+  );
+  fails(
+    { ...base, databaseAccessCidrs: "256.0.0.0/8" },
+    'txwatch:databaseAccessCidrs entry "256.0.0.0/8" must be an IPv4 CIDR, e.g. 10.20.0.0/16',
+  );
+  assert.equal(
+    read({ ...base, databaseAccessCidrs: " 10.1.0.0/16 ,, " }).settings.databaseAccessCidrs,
+    " 10.1.0.0/16 ,, ",
+  );
+  assert.equal(read({ ...base, customerManagedKey: "false" }).settings.customerManagedKey, false);
   fails(
     { ...base, cacheReplicas: "0" },
     "txwatch:cacheReplicas is 0; it must be at least 1 (automatic failover needs a replica)",
