@@ -8,6 +8,12 @@ export interface PlannedResource {
   name: string;
   /** Inputs as the program registered them, outputs of other resources resolved. */
   inputs: Record<string, unknown>;
+  /** The ID and outputs the mocks gave it: what other resources' inputs refer to it by. */
+  id: string;
+  state: Record<string, unknown>;
+  /** The resource options that decide what `pulumi destroy` leaves behind. */
+  protect?: boolean;
+  retainOnDelete?: boolean;
 }
 
 export interface StackPlan {
@@ -34,19 +40,22 @@ export function planStack(
 
 async function planOnce(config: StackConfig, processorCodeDirectory?: string): Promise<StackPlan> {
   const resources: PlannedResource[] = [];
+  const options = new Map<string, { protect?: boolean; retainOnDelete?: boolean }>();
   const { region } = config.settings;
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
+        const id = `${args.name}-id`;
+        const state = computedState(args.type, args.name, args.inputs, region);
         resources.push({
           type: args.type,
           name: args.name,
           inputs: args.inputs as Record<string, unknown>,
+          id,
+          state,
+          ...options.get(`${args.type}::${args.name}`),
         });
-        return {
-          id: `${args.name}-id`,
-          state: computedState(args.type, args.name, args.inputs, region),
-        };
+        return { id, state };
       },
       call(args) {
         return invokeResult(args.token, region);
@@ -59,6 +68,15 @@ async function planOnce(config: StackConfig, processorCodeDirectory?: string): P
   const stack = buildStack(
     config,
     processorCodeDirectory === undefined ? {} : { processorCodeDirectory },
+    [
+      ({ type, name, opts }) => {
+        options.set(`${type}::${name}`, {
+          ...(opts.protect !== undefined && { protect: opts.protect }),
+          ...(opts.retainOnDelete !== undefined && { retainOnDelete: opts.retainOnDelete }),
+        });
+        return undefined;
+      },
+    ],
   );
   const entries = Object.entries(stack.outputs);
   const values = await Promise.all(entries.map(([, output]) => promiseOf(output)));

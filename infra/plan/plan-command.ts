@@ -3,6 +3,7 @@ import { parse } from "yaml";
 import { readStackConfig } from "../config.ts";
 import { planStack } from "./capture.ts";
 import { formatPlan, planJson } from "./format.ts";
+import { checkPlan, formatViolations } from "./policy-check.ts";
 
 export interface PlanOptions {
   preset?: string;
@@ -12,6 +13,8 @@ export interface PlanOptions {
   /** `key=value` overrides, applied last. */
   set?: string[];
   json?: boolean;
+  /** Run the policy pack's rules over the plan instead of printing it. */
+  check?: boolean;
 }
 
 /** The offline view used when no suffix is configured: the plan does not deploy anything. */
@@ -47,4 +50,35 @@ export async function runPlan(options: PlanOptions): Promise<string> {
   const config = readStackConfig((k) => values[k], Object.keys(values));
   const plan = await planStack(config);
   return options.json === true ? planJson(plan) : formatPlan(plan);
+}
+
+/**
+ * `txwatch plan --check`: the policy pack's rules over the offline plan, so a configuration
+ * is judged before `pulumi up`. `violations` is what decides the exit code.
+ */
+export async function runPlanCheck(
+  options: PlanOptions,
+): Promise<{ report: string; violations: number }> {
+  const values = planConfigValues(options);
+  const config = readStackConfig((k) => values[k], Object.keys(values));
+  const plan = await planStack(config);
+  const violations = checkPlan(plan);
+  const report =
+    options.json === true
+      ? `${JSON.stringify(
+          {
+            preset: config.preset,
+            environmentSuffix: config.environmentSuffix,
+            resources: plan.resources.length,
+            violations: violations.map(({ urn, policy, message }) => ({
+              resource: urn,
+              policy,
+              message,
+            })),
+          },
+          null,
+          2,
+        )}\n`
+      : formatViolations(plan, violations);
+  return { report, violations: violations.length };
 }

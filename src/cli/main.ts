@@ -78,6 +78,10 @@ program
     (v: string, all: string[] = []) => [...all, v],
   )
   .option("--json", "print every resource with all its inputs as JSON")
+  .option(
+    "--check",
+    "run the policy pack's rules over the plan; list violations and exit 1 if there are any",
+  )
   .action(planCommand);
 
 try {

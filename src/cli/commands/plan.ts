@@ -8,7 +8,15 @@ export async function planCommand(options: {
   stackConfig?: string;
   set?: string[];
   json?: boolean;
+  check?: boolean;
 }): Promise<void> {
-  const { runPlan } = await import("../../../infra/plan/plan-command.ts");
+  const { runPlan, runPlanCheck } = await import("../../../infra/plan/plan-command.ts");
+  if (options.check === true) {
+    const { report, violations } = await runPlanCheck(options);
+    process.stdout.write(report);
+    // Non-zero on any violation, so CI can gate a configuration before `pulumi up`.
+    if (violations > 0) process.exitCode = 1;
+    return;
+  }
   process.stdout.write(await runPlan(options));
 }
