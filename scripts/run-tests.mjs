@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // Runs every *.test.ts under src/ and test/ with node's test runner (through tsx), so CI reads
 // node's own summary. The whole run goes through c8, which then reports line coverage of infra/
-// and fails below 100%. Extra arguments are passed to node (e.g. --test-name-pattern=PRC-2);
-// naming test files runs just those, without the coverage gate.
+// and policy/ and fails below 100%; it also writes node's junit report to .build/test-results/junit.xml, from
+// which `npm run requirements` marks each requirement's tests passed or failed. Extra arguments
+// are passed to node (e.g. --test-name-pattern=PRC-2); naming test files runs just those, without
+// the coverage gate or the junit report.
 import { spawnSync } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
+import { mkdirSync, readdirSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 function find(dir) {
   let out = [];
@@ -22,16 +24,28 @@ const args = process.argv.slice(2);
 const explicit = args.filter((a) => a.endsWith(".test.ts"));
 const flags = args.filter((a) => !a.endsWith(".test.ts"));
 const files = explicit.length > 0 ? explicit : ["src", "test"].flatMap(find).sort();
+const whole = explicit.length === 0 && flags.length === 0;
+const junit = ".build/test-results/junit.xml";
+// Only whole runs write the junit file: a partial run would leave most requirements "not run".
+if (whole) mkdirSync(dirname(junit), { recursive: true });
+const reporters = whole
+  ? [
+      "--test-reporter=spec",
+      "--test-reporter-destination=stdout",
+      "--test-reporter=junit",
+      `--test-reporter-destination=${junit}`,
+    ]
+  : [];
 const node = [
   process.execPath,
   "--import",
   "tsx",
   "--test",
   "--test-concurrency=2",
+  ...reporters,
   ...flags,
   ...files,
 ];
-const whole = explicit.length === 0 && flags.length === 0;
 const c8 = createRequire(import.meta.url).resolve("c8/bin/c8.js");
 const command = whole
   ? [
@@ -39,7 +53,9 @@ const command = whole
       c8,
       "--all",
       "--src=infra",
+      "--src=policy",
       "--include=infra/**",
+      "--include=policy/**",
       "--reporter=text",
       "--check-coverage",
       "--lines=100",
