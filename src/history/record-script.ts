@@ -138,6 +138,18 @@ local dayFrom = num(t - DAY)
 local curFrom, curTo = '[' .. currency .. '|', '(' .. currency .. '}'
 local skip = #currency + WIDTH + 3
 
+-- A member's amount, currency and card, split once per call: the same members come back in
+-- every window of a key and in the keys of the transaction's other entities.
+local amountOf, currencyOf, cardOf = {}, {}, {}
+local function fields(m)
+  local amt = amountOf[m]
+  if amt then return amt, currencyOf[m], cardOf[m] end
+  local a, cur, crd = match(m, FIELDS)
+  amt = tonumber(a)
+  amountOf[m], currencyOf[m], cardOf[m] = amt, cur, crd
+  return amt, cur, crd
+end
+
 -- Count, same-currency sum and distinct cards of a window: its members, then this transaction.
 local function window(query, members)
   local c, s, d, cards = 0, 0, 0, {}
@@ -145,8 +157,7 @@ local function window(query, members)
   for j = 1, #members do
     local m = members[j]
     if m ~= member then
-      local amt, cur, crd = match(m, FIELDS)
-      amt = tonumber(amt)
+      local amt, cur, crd = fields(m)
       if (not banded) or (cur == currency and amt >= lo and amt < hi) then
         c = c + 1
         if cur == currency then s = add(s, amt) end
@@ -209,9 +220,8 @@ local function scanKey(i, key)
     local m = day[j]
     if m ~= member then
       count = count + 1
-      local amt, cur = match(m, '^[^|]*|([^|]*)|([^|]*)|')
+      local amt, cur = fields(m)
       if cur == currency then
-        amt = tonumber(amt)
         scCount = scCount + 1
         scSum = add(scSum, amt)
         if amt > scMax then scMax = amt end
