@@ -123,8 +123,19 @@ export function databaseAccessCidrs(
 function isIpv4Cidr(value: string): boolean {
   const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(value);
   if (match === null) return false;
-  const [, a, b, c, d, bits] = match.map(Number) as number[];
-  return [a, b, c, d].every((octet) => (octet as number) <= 255) && (bits as number) <= 32;
+  const [, a, b, c, d, bits] = match.map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  if (![a, b, c, d].every((octet) => octet <= 255) || bits > 32) return false;
+  // The network address itself: AWS refuses a CIDR with host bits set (10.0.0.1/16).
+  const address = ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
+  const hostBits = bits === 32 ? 0 : (2 ** (32 - bits) - 1) >>> 0;
+  return (address & hostBits) >>> 0 === 0;
 }
 
 /** Checks the merged settings against each other and against the preset's specification. */

@@ -144,16 +144,16 @@ export const NAT_ALLOWED: Readonly<Record<PresetName, readonly number[]>> = Obje
   finserv: [1], // "Only create 1 NAT Gateway"
 });
 
-/**
- * Aurora takes a full engine version: pinned to a tested minor per major, from which automatic
- * minor upgrades move it forward. RDS PostgreSQL takes the major alone.
- */
 /** The retention periods CloudWatch Logs accepts, in days. */
 export const LOG_RETENTION_DAYS: readonly number[] = Object.freeze([
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
   3653,
 ]);
 
+/**
+ * Aurora takes a full engine version: pinned to a tested minor per major, from which automatic
+ * minor upgrades move it forward. RDS PostgreSQL takes the major alone.
+ */
 export const AURORA_ENGINE_VERSIONS: Readonly<Record<string, string>> = Object.freeze({
   "15": "15.10",
   "16": "16.6",

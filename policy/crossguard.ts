@@ -2,6 +2,8 @@ import { createRequire } from "node:module";
 import type {
   PolicyConfigSchema,
   PolicyResource,
+  ResourceValidationArgs,
+  ResourceValidationPolicy,
   StackValidationArgs,
   StackValidationPolicy,
 } from "@pulumi/policy";
@@ -27,6 +29,18 @@ export function plainProps(value: unknown): unknown {
   const target = ((value as Record<string, unknown>)[PROXY_TARGET] ?? value) as object;
   if (Array.isArray(target)) return target.map(plainProps);
   return Object.fromEntries(Object.entries(target).map(([k, v]) => [k, plainProps(v)]));
+}
+
+/** A resource alone, as a resource policy sees it: the inputs the program gives it. */
+export function fromResourceArgs(args: ResourceValidationArgs): CheckedResource {
+  return {
+    urn: args.urn,
+    type: args.type,
+    name: args.name,
+    props: plainProps(args.props) as Record<string, unknown>,
+    protect: args.opts.protect,
+    references: {},
+  };
 }
 
 export function toCheckedResource(resource: PolicyResource): CheckedResource {
@@ -57,15 +71,32 @@ const SUFFIX_SCHEMA: PolicyConfigSchema = {
 };
 
 /**
- * A txwatch policy as a CrossGuard stack policy: it sees every resource with the references
- * between them, during `pulumi preview` and before `pulumi up` changes anything.
+ * A txwatch policy as a CrossGuard policy. A resource policy judges each resource's inputs
+ * before the engine creates or changes it; a stack policy sees every resource with the
+ * references between them (in their state: during `pulumi preview` before anything changes,
+ * during `pulumi up` after).
  */
-export function toCrossGuard(policy: TxwatchPolicy): StackValidationPolicy {
-  return {
+export function toCrossGuard(
+  policy: TxwatchPolicy,
+): ResourceValidationPolicy | StackValidationPolicy {
+  const common = {
     name: policy.name,
     description: policy.description,
-    enforcementLevel: "mandatory",
+    enforcementLevel: "mandatory" as const,
     configSchema: SUFFIX_SCHEMA,
+  };
+  if (policy.scope === "resource") {
+    return {
+      ...common,
+      validateResource: (args: ResourceValidationArgs, reportViolation) => {
+        const { environmentSuffix } = args.getConfig<{ environmentSuffix?: string }>();
+        const stack = new StackView([fromResourceArgs(args)], environmentSuffix);
+        for (const finding of policy.validate(stack)) reportViolation(finding.message);
+      },
+    };
+  }
+  return {
+    ...common,
     validateStack: (args: StackValidationArgs, reportViolation) => {
       const { environmentSuffix } = args.getConfig<{ environmentSuffix?: string }>();
       const stack = new StackView(args.resources.map(toCheckedResource), environmentSuffix);

@@ -34,6 +34,13 @@ export interface TxwatchPolicy {
   name: string;
   /** "Checks whether ..." */
   description: string;
+  /**
+   * "resource": judges each resource alone, by the inputs the program gives it, so under Pulumi
+   * it runs before the resource is created or changed, and sees a setting the program leaves
+   * out as absent. "stack": follows references between resources; under Pulumi it judges the
+   * stack's state (in a preview, before anything changes).
+   */
+  scope: "resource" | "stack";
   /** Pure: the same stack gives the same findings. */
   validate(stack: StackView): Finding[];
 }

@@ -1,5 +1,6 @@
 import type { Finding, StackView, TxwatchPolicy } from "./model.ts";
 import { backups } from "./policies/backups.ts";
+import { bucketEncryption } from "./policies/bucket-encryption.ts";
 import { dataTierIngress } from "./policies/data-tier-ingress.ts";
 import { destroyable } from "./policies/destroyable.ts";
 import { encryptionAtRest } from "./policies/encryption-at-rest.ts";
@@ -15,6 +16,7 @@ import { streamRetention } from "./policies/stream-retention.ts";
 /** Every policy of the pack, one per concern. */
 export const POLICIES: readonly TxwatchPolicy[] = Object.freeze([
   encryptionAtRest,
+  bucketEncryption,
   encryptionInTransit,
   noPublicData,
   dataTierIngress,

@@ -10,10 +10,13 @@ const keyOf = (r: PlannedResource) => `${r.type}::${r.name}`;
  * name), the values `.id`, `.arn`, `.name` and `.bucket` resolve to under the plan's mocks.
  */
 function handles(resource: PlannedResource): string[] {
-  const { state } = resource;
-  // Mock state repeats the inputs, so only a bucket's own `bucket` is its name.
+  // Components exist only in Pulumi: nothing in AWS refers to them.
+  if (!resource.type.startsWith("aws:")) return [];
+  const { state, inputs } = resource;
+  // Mock state repeats the inputs: an `arn` input (a topic policy's topic) is not its own.
+  const arn = inputs.arn === undefined ? state.arn : undefined;
   const bucket = resource.type === "aws:s3/bucket:Bucket" ? state.bucket : undefined;
-  return [resource.id, state.arn, state.name, bucket].filter(
+  return [resource.id, arn, state.name, bucket].filter(
     (v): v is string => typeof v === "string" && v !== "",
   );
 }
@@ -30,17 +33,21 @@ function strings(value: unknown): string[] {
  * input came from; offline, the same references are found by the values the mocks handed out.
  */
 export function planToStackView(plan: StackPlan): StackView {
-  const owners = new Map<string, string>();
+  // A value can be more than one resource's (an ECS service and its image repository share a
+  // name): every owner is a reference, and each rule follows only the types it expects.
+  const owners = new Map<string, string[]>();
   for (const resource of plan.resources) {
-    for (const handle of handles(resource)) owners.set(handle, keyOf(resource));
+    for (const handle of handles(resource)) {
+      owners.set(handle, [...(owners.get(handle) ?? []), keyOf(resource)]);
+    }
   }
   const resources: CheckedResource[] = plan.resources.map((resource) => {
     const self = keyOf(resource);
     const references: Record<string, string[]> = {};
     for (const [property, value] of Object.entries(resource.inputs)) {
       const found = strings(value)
-        .map((s) => owners.get(s))
-        .filter((urn): urn is string => urn !== undefined && urn !== self);
+        .flatMap((s) => owners.get(s) ?? [])
+        .filter((urn) => urn !== self);
       if (found.length > 0) references[property] = [...new Set(found)];
     }
     return {

@@ -4,6 +4,7 @@ export const backups: TxwatchPolicy = {
   name: "database-backups-enabled",
   description:
     "Checks whether every database keeps automated backups (a retention of at least one day).",
+  scope: "resource",
   validate: (stack) =>
     eachOf(stack, [T.dbInstance, T.dbCluster], (r) => {
       const days = r.props.backupRetentionPeriod;

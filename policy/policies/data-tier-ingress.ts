@@ -39,6 +39,7 @@ export const dataTierIngress: TxwatchPolicy = {
   name: "data-tier-ingress-from-security-groups",
   description:
     "Checks whether the security groups of the databases and the cache admit traffic only from other security groups, never from an address range.",
+  scope: "stack",
   validate: (stack) => {
     const dataTier = dataTierGroups(stack);
     const targetOf = (rule: CheckedResource) =>
@@ -52,7 +53,9 @@ export const dataTierIngress: TxwatchPolicy = {
         const open = [rule.props.cidrIpv4, rule.props.cidrIpv6, rule.props.prefixListId];
         if (!open.every(isKnown)) return [];
         return rule.props.referencedSecurityGroupId === undefined
-          ? [sentence(label(rule), group, ["no source group"])]
+          ? [
+              `Security group rule ${label(rule)} must name the security group it admits to the data tier (${label(group)}) in referencedSecurityGroupId.`,
+            ]
           : [];
       }),
       ...eachOf(stack, [T.securityGroupRule], (rule) => {

@@ -25,6 +25,7 @@ export const destroyable: TxwatchPolicy = {
   name: "destroyable",
   description:
     "Checks whether `pulumi destroy` removes everything: no protect or retainOnDelete, no deletion protection, no final snapshot, buckets and repositories emptied on delete, keys on the shortest deletion window.",
+  scope: "resource",
   validate: (stack) => [
     ...stack.resources.flatMap((r) => options(r).map((message) => ({ urn: r.urn, message }))),
     ...eachOf(stack, [T.dbInstance, T.dbCluster], (r) => [
@@ -45,8 +46,13 @@ export const destroyable: TxwatchPolicy = {
         ? `DynamoDB table ${label(r)} must not have deletion protection (deletionProtectionEnabled false).`
         : undefined,
     ]),
+    ...eachOf(stack, [T.logGroup], (r) => [
+      r.props.skipDestroy === true
+        ? `Log group ${label(r)} must be deleted with the stack (skipDestroy false).`
+        : undefined,
+    ]),
     ...eachOf(stack, [T.replicationGroup], (r) => [
-      typeof r.props.finalSnapshotIdentifier === "string"
+      typeof r.props.finalSnapshotIdentifier === "string" && r.props.finalSnapshotIdentifier !== ""
         ? `Redis replication group ${label(r)} must not leave a final snapshot on delete (no finalSnapshotIdentifier).`
         : undefined,
     ]),

@@ -58,6 +58,7 @@ export const encryptionInTransit: TxwatchPolicy = {
   name: "encryption-in-transit",
   description:
     "Checks whether Redis requires TLS, PostgreSQL forces TLS with rds.force_ssl, and every bucket denies requests without TLS.",
+  scope: "stack",
   validate: (stack) => [
     ...eachOf(stack, [T.replicationGroup], (r) => [
       r.props.transitEncryptionEnabled === true || !isKnown(r.props.transitEncryptionEnabled)

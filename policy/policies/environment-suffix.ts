@@ -18,17 +18,22 @@ export function carriesSuffix(name: string, suffix: string): boolean {
   return new RegExp(`(^|[^a-z0-9])${escaped}($|[^a-z0-9])`).test(name);
 }
 
-/** Cloud resources only: components and providers have no name in AWS. */
-function isCloudResource(resource: CheckedResource): boolean {
-  return resource.type.startsWith("aws:") && !resource.type.startsWith("pulumi:");
+/**
+ * Cloud resources only: components and providers have no name in AWS, and the VPC's default
+ * resources (`aws:ec2/defaultSecurityGroup:DefaultSecurityGroup`, ...) are adopted, with the
+ * names AWS gave them ("default").
+ */
+function isNamedCloudResource(resource: CheckedResource): boolean {
+  return resource.type.startsWith("aws:") && !/^aws:ec2\/default[A-Z]/.test(resource.type);
 }
 
 export const environmentSuffix: TxwatchPolicy = {
   name: "environment-suffix-in-names",
   description:
     "Checks whether every AWS resource's name, and the logical name Pulumi derives names from, carries the stack's environment suffix, so stacks never collide.",
+  scope: "resource",
   validate: (stack) =>
-    stack.resources.filter(isCloudResource).flatMap((resource) => {
+    stack.resources.filter(isNamedCloudResource).flatMap((resource) => {
       const suffix =
         stack.environmentSuffix ?? (record(resource.props.tags).Environment as string | undefined);
       if (typeof suffix !== "string" || suffix === "") return [];

@@ -6,6 +6,7 @@ export const highAvailability: TxwatchPolicy = {
   name: "multi-az-failover",
   description:
     "Checks whether the database and the cache survive the loss of an Availability Zone: Multi-AZ, a reader or replica, automatic failover.",
+  scope: "stack",
   validate: (stack) => [
     ...eachOf(stack, [T.dbInstance], (r) => [
       definitelyNot(r.props.multiAz)

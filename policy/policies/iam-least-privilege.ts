@@ -60,6 +60,7 @@ export const iamLeastPrivilege: TxwatchPolicy = {
   name: "iam-least-privilege",
   description:
     "Checks whether every IAM policy names its actions (no * or service:*) and scopes them to resource ARNs wherever AWS allows a scope.",
+  scope: "resource",
   validate: (stack) => [
     ...eachOf(stack, [T.iamPolicy, T.iamRolePolicy, T.iamUserPolicy, T.iamGroupPolicy], (r) =>
       isKnown(r.props.policy)

@@ -6,6 +6,7 @@ export const MIN_LOG_RETENTION_DAYS = 30;
 export const logRetention: TxwatchPolicy = {
   name: "log-retention-30-days",
   description: `Checks whether every log group keeps its logs for at least ${MIN_LOG_RETENTION_DAYS} days.`,
+  scope: "resource",
   validate: (stack) =>
     eachOf(stack, [T.logGroup], (r) => {
       const days = r.props.retentionInDays;

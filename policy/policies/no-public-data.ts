@@ -103,6 +103,7 @@ export const noPublicData: TxwatchPolicy = {
   name: "no-public-data-stores",
   description:
     "Checks whether the databases, the cache and the buckets are out of the internet's reach: not publicly accessible, only in private subnets, public access blocked.",
+  scope: "stack",
   validate: (stack) => {
     const exposed = publicSubnets(stack);
     const inPublicSubnet = (group: CheckedResource) =>

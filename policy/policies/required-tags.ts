@@ -7,6 +7,7 @@ export const REQUIRED_TAGS = ["Project", "Environment", "ManagedBy", "Preset"] a
 export const requiredTags: TxwatchPolicy = {
   name: "required-tags",
   description: `Checks whether every taggable resource carries the tags ${REQUIRED_TAGS.join(", ")}, with Environment equal to the stack's suffix.`,
+  scope: "resource",
   validate: (stack) =>
     eachOf(stack, [...TAGGABLE_TYPES], (r) => {
       if (!isKnown(r.props.tags)) return [];

@@ -6,6 +6,7 @@ export const MIN_STREAM_RETENTION_HOURS = 24;
 export const streamRetention: TxwatchPolicy = {
   name: "kinesis-retention-24-hours",
   description: `Checks whether every Kinesis stream keeps records for at least ${MIN_STREAM_RETENTION_HOURS} hours.`,
+  scope: "resource",
   validate: (stack) =>
     eachOf(stack, [T.kinesisStream], (r) => {
       const hours = r.props.retentionPeriod;

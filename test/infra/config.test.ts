@@ -103,6 +103,14 @@ test("GEN-1 POL-2 config refuses what AWS would refuse; compliance is the policy
     'txwatch:databaseAccessCidrs entry "office" must be an IPv4 CIDR, e.g. 10.20.0.0/16',
   );
   fails(
+    { ...base, databaseAccessCidrs: "10.0.0.1/16" },
+    'txwatch:databaseAccessCidrs entry "10.0.0.1/16" must be an IPv4 CIDR, e.g. 10.20.0.0/16',
+  );
+  assert.equal(
+    read({ ...base, databaseAccessCidrs: "10.0.0.1/32,0.0.0.0/0" }).settings.databaseAccessCidrs,
+    "10.0.0.1/32,0.0.0.0/0",
+  );
+  fails(
     { ...base, databaseAccessCidrs: "256.0.0.0/8" },
     'txwatch:databaseAccessCidrs entry "256.0.0.0/8" must be an IPv4 CIDR, e.g. 10.20.0.0/16',
   );

@@ -28,7 +28,19 @@ describe("txwatch plan --check: the policy pack over the offline plan", () => {
     const violations = checkPlan(plan);
     const at = (type: string, name: string) =>
       violations.filter((v) => v.urn === `${type}::${name}-${SUFFIX}`).map((v) => v.message);
-    assert.ok(violations.every((v) => v.policy === "encryption-at-rest-customer-key"));
+    assert.ok(
+      violations.every((v) =>
+        ["encryption-at-rest-customer-key", "bucket-encryption-customer-key"].includes(v.policy),
+      ),
+    );
+    for (const topic of ["alarm-topic", "fraud-alerts"]) {
+      assert.deepEqual(at("aws:sns/topic:Topic", topic), [
+        `SNS topic ${topic}-${SUFFIX} must be encrypted at rest with a customer-managed KMS key (kmsMasterKeyId).`,
+      ]);
+    }
+    assert.deepEqual(at("aws:ecr/repository:Repository", "api"), [
+      `ECR repository api-${SUFFIX} must be encrypted at rest with a customer-managed KMS key (encryptionConfigurations KMS).`,
+    ]);
     assert.deepEqual(at("aws:kinesis/stream:Stream", "transaction-stream"), [
       `Kinesis stream transaction-stream-${SUFFIX} must be encrypted at rest with a customer-managed KMS key (kmsKeyId).`,
     ]);

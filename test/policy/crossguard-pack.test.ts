@@ -9,9 +9,10 @@ import { POLICIES } from "../../policy/policies.ts";
 import { planFor } from "../infra/plan-fixture.ts";
 
 /**
- * The pack as the Pulumi CLI runs it: its own process serving the analyzer gRPC protocol.
- * These tests speak that protocol with the SDK's generated client, so what `pulumi preview
- * --policy-pack policy` would report is checked without the CLI.
+ * The pack as the Pulumi CLI runs it: `run-policy-pack` (what the CLI's policy analyzer shim
+ * starts, with the same arguments) in the pack's folder, serving the analyzer gRPC protocol.
+ * These tests speak that protocol with the SDK's generated client: resources one by one, as
+ * before each is registered, and then the whole stack.
  */
 const fromPulumi = createRequire(createRequire(import.meta.url).resolve("@pulumi/pulumi"));
 // biome-ignore-start lint/suspicious/noExplicitAny: generated gRPC code without usable types
@@ -36,10 +37,20 @@ function call<T>(method: string, request: unknown): Promise<T> {
 
 before(async () => {
   const exitOnTerm = new URL("./sigterm-exit.mjs", import.meta.url).pathname;
-  pack = spawn(process.execPath, ["--import", "tsx", "--import", exitOnTerm, "index.ts"], {
-    cwd: new URL("../../policy/", import.meta.url),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const runPolicyPack = fromPulumi.resolve("./cmd/run-policy-pack");
+  pack = spawn(
+    process.execPath,
+    [
+      "--import",
+      exitOnTerm,
+      runPolicyPack,
+      "127.0.0.1:1",
+      ".",
+      "-typescript=false",
+      "-nodeargs=--import tsx",
+    ],
+    { cwd: new URL("../../policy/", import.meta.url), stdio: ["ignore", "pipe", "pipe"] },
+  );
   let stderr = "";
   pack.stderr?.on("data", (chunk) => {
     stderr += chunk;
@@ -64,9 +75,36 @@ interface Diagnostic {
   message: string;
 }
 
-/** The offline plan sent to the pack the way the engine sends a stack. */
+/** The pack's diagnostics, the sentence without the description the SDK puts before it. */
+// biome-ignore lint/suspicious/noExplicitAny: generated gRPC message
+function diagnostics(response: any, urn?: string): Diagnostic[] {
+  // biome-ignore lint/suspicious/noExplicitAny: generated gRPC message
+  return response.getDiagnosticsList().map((d: any) => {
+    const description = POLICIES.find((p) => p.name === d.getPolicyname())?.description;
+    const [head, sentence] = String(d.getMessage()).split("\n");
+    assert.equal(head, description);
+    return { policy: d.getPolicyname(), urn: d.getUrn() || urn, message: sentence };
+  });
+}
+
+/**
+ * The offline plan sent to the pack the way the engine sends it: each resource's inputs to the
+ * resource policies (Analyze), then the whole stack to the stack policies (AnalyzeStack).
+ */
 async function analyze(plan: Awaited<ReturnType<typeof planFor>>): Promise<Diagnostic[]> {
   const view = planToStackView(plan);
+  const found: Diagnostic[] = [];
+  for (const r of view.resources) {
+    const request = new analyzer.AnalyzeRequest();
+    request.setType(r.type);
+    request.setName(r.name);
+    request.setUrn(r.urn);
+    request.setProperties(Struct.fromJavaScript(JSON.parse(JSON.stringify(r.props))));
+    const options = new analyzer.AnalyzerResourceOptions();
+    options.setProtect(r.protect === true);
+    request.setOptions(options);
+    found.push(...diagnostics(await call("analyze", request), r.urn));
+  }
   const request = new analyzer.AnalyzeStackRequest();
   request.setResourcesList(
     view.resources.map((r) => {
@@ -86,16 +124,8 @@ async function analyze(plan: Awaited<ReturnType<typeof planFor>>): Promise<Diagn
       return resource;
     }),
   );
-  // biome-ignore lint/suspicious/noExplicitAny: generated gRPC message
-  const response = await call<any>("analyzeStack", request);
-  // The SDK puts the policy's description before the sentence, as the CLI shows it.
-  // biome-ignore lint/suspicious/noExplicitAny: generated gRPC message
-  return response.getDiagnosticsList().map((d: any) => {
-    const description = POLICIES.find((p) => p.name === d.getPolicyname())?.description;
-    const [head, sentence] = String(d.getMessage()).split("\n");
-    assert.equal(head, description);
-    return { policy: d.getPolicyname(), urn: d.getUrn(), message: sentence };
-  });
+  found.push(...diagnostics(await call("analyzeStack", request)));
+  return found;
 }
 
 const sorted = (list: Diagnostic[]) =>
@@ -142,12 +172,14 @@ describe("the CrossGuard pack, served over the analyzer protocol", () => {
 });
 
 test("POL-1 values unknown during a preview become UNKNOWN and the policy proxy is unwrapped", () => {
-  const sentinel = fromPulumi("@pulumi/policy/proxy.js").unknownStringValue;
-  const target = { kmsKeyId: sentinel, nested: [{ id: sentinel, port: 5432 }] };
-  const proxied = new Proxy(target, {
-    get: (obj, prop) =>
-      prop === "__getSpecialProxyTarget" ? obj : (obj as Record<string | symbol, unknown>)[prop],
+  // The SDK's own proxy, which throws on any unknown value it is asked for.
+  const proxy = fromPulumi("@pulumi/policy/proxy.js");
+  const sentinel = proxy.unknownStringValue;
+  const proxied = proxy.unknownCheckingProxy({
+    kmsKeyId: sentinel,
+    nested: [{ id: sentinel, port: 5432 }],
   });
+  assert.throws(() => proxied.kmsKeyId, proxy.UnknownValueError);
   assert.deepEqual(plainProps(proxied), {
     kmsKeyId: UNKNOWN,
     nested: [{ id: UNKNOWN, port: 5432 }],

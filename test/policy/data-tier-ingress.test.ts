@@ -85,7 +85,8 @@ describe("data-tier-ingress-from-security-groups", () => {
     assert.deepEqual(policy.validate(stack), [
       {
         urn: URN.rdsFromApi,
-        message: ingress("rds-sg-pr42", "rds-from-api-pr42", "no source group"),
+        message:
+          "Security group rule rds-from-api-pr42 must name the security group it admits to the data tier (rds-sg-pr42) in referencedSecurityGroupId.",
       },
     ]);
   });
@@ -179,7 +180,7 @@ describe("data-tier-ingress-from-security-groups", () => {
     assert.deepEqual(policy.validate(stack), []);
   });
 
-  test("POL-1 SEC-2 data-tier-ingress: a range unknown during a preview is not a finding (nor 'no source group')", () => {
+  test("POL-1 SEC-2 data-tier-ingress: a range unknown during a preview is not a finding (nor a missing source group)", () => {
     const stack = rdsRuleFrom({ cidrIpv4: UNKNOWN });
     assert.deepEqual(policy.validate(stack), []);
   });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { T, UNKNOWN } from "../../policy/model.ts";
+import { bucketEncryption } from "../../policy/policies/bucket-encryption.ts";
 import { encryptionAtRest as policy } from "../../policy/policies/encryption-at-rest.ts";
 import {
   compliantStack,
@@ -287,9 +288,9 @@ describe("encryption-at-rest-customer-key", () => {
     ]);
   });
 
-  test("POL-1 SEC-1 encryption-at-rest: a bucket without an encryption configuration is reported", () => {
+  test("POL-1 SEC-1 STO-1 bucket-encryption: a bucket without an encryption configuration is reported", () => {
     const stack = withoutResource(compliantStack(), URN.dataEncryption);
-    assert.deepEqual(policy.validate(stack), [
+    assert.deepEqual(bucketEncryption.validate(stack), [
       {
         urn: URN.dataBucket,
         message:
@@ -298,13 +299,13 @@ describe("encryption-at-rest-customer-key", () => {
     ]);
   });
 
-  test("POL-1 SEC-1 encryption-at-rest: a data bucket on SSE-S3 is reported", () => {
+  test("POL-1 SEC-1 STO-1 bucket-encryption: a data bucket on SSE-S3 is reported", () => {
     const stack = withProps(
       compliantStack(),
       URN.dataEncryption,
       dataSse({ sseAlgorithm: "AES256" }),
     );
-    assert.deepEqual(policy.validate(stack), [
+    assert.deepEqual(bucketEncryption.validate(stack), [
       {
         urn: URN.dataBucket,
         message:
@@ -313,13 +314,13 @@ describe("encryption-at-rest-customer-key", () => {
     ]);
   });
 
-  test("POL-1 SEC-1 encryption-at-rest: a data bucket on aws:kms without a key (aws/s3) is reported", () => {
+  test("POL-1 SEC-1 STO-1 bucket-encryption: a data bucket on aws:kms without a key (aws/s3) is reported", () => {
     const stack = withProps(
       compliantStack(),
       URN.dataEncryption,
       dataSse({ sseAlgorithm: "aws:kms" }),
     );
-    assert.deepEqual(policy.validate(stack), [
+    assert.deepEqual(bucketEncryption.validate(stack), [
       {
         urn: URN.dataBucket,
         message:
@@ -328,13 +329,13 @@ describe("encryption-at-rest-customer-key", () => {
     ]);
   });
 
-  test("POL-1 SEC-1 encryption-at-rest: a data bucket on alias/aws/s3 is reported", () => {
+  test("POL-1 SEC-1 STO-1 bucket-encryption: a data bucket on alias/aws/s3 is reported", () => {
     const stack = withProps(
       compliantStack(),
       URN.dataEncryption,
       dataSse({ sseAlgorithm: "aws:kms", kmsMasterKeyId: AWS_KEY("s3") }),
     );
-    assert.deepEqual(policy.validate(stack), [
+    assert.deepEqual(bucketEncryption.validate(stack), [
       {
         urn: URN.dataBucket,
         message:
@@ -343,31 +344,31 @@ describe("encryption-at-rest-customer-key", () => {
     ]);
   });
 
-  test("POL-1 SEC-1 encryption-at-rest: a data bucket on aws:kms:dsse under the customer key passes", () => {
+  test("POL-1 SEC-1 STO-1 bucket-encryption: a data bucket on aws:kms:dsse under the customer key passes", () => {
     const stack = withProps(
       compliantStack(),
       URN.dataEncryption,
       dataSse({ sseAlgorithm: "aws:kms:dsse", kmsMasterKeyId: KEY_ARN }),
     );
-    assert.deepEqual(policy.validate(stack), []);
+    assert.deepEqual(bucketEncryption.validate(stack), []);
   });
 
-  test("POL-1 SEC-1 encryption-at-rest: the ALB access-log bucket may use SSE-S3 (AES256)", () => {
+  test("POL-1 SEC-1 STO-1 bucket-encryption: the ALB access-log bucket may use SSE-S3 (AES256)", () => {
     const stack = compliantStack();
     const sse = stack.resources.find((r) => r.urn === URN.logsEncryption)?.props.rules;
     assert.deepEqual(sse, [
       { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true },
     ]);
-    assert.deepEqual(policy.validate(stack), []);
+    assert.deepEqual(bucketEncryption.validate(stack), []);
   });
 
-  test("POL-1 SEC-1 encryption-at-rest: the ALB access-log bucket must not use aws:kms", () => {
+  test("POL-1 SEC-1 STO-1 bucket-encryption: the ALB access-log bucket must not use aws:kms", () => {
     const stack = withProps(
       compliantStack(),
       URN.logsEncryption,
       dataSse({ sseAlgorithm: "aws:kms", kmsMasterKeyId: KEY_ARN }),
     );
-    assert.deepEqual(policy.validate(stack), [
+    assert.deepEqual(bucketEncryption.validate(stack), [
       {
         urn: URN.logsBucket,
         message:
@@ -376,11 +377,11 @@ describe("encryption-at-rest-customer-key", () => {
     ]);
   });
 
-  test("POL-1 SEC-1 encryption-at-rest: with ALB access logs disabled, the log bucket's AES256 is reported", () => {
+  test("POL-1 SEC-1 STO-1 bucket-encryption: with ALB access logs disabled, the log bucket's AES256 is reported", () => {
     const stack = withProps(compliantStack(), URN.alb, {
       accessLogs: { bucket: "app-logs-pr42", enabled: false, prefix: "alb" },
     });
-    assert.deepEqual(policy.validate(stack), [
+    assert.deepEqual(bucketEncryption.validate(stack), [
       {
         urn: URN.logsBucket,
         message:
@@ -389,7 +390,7 @@ describe("encryption-at-rest-customer-key", () => {
     ]);
   });
 
-  test("POL-1 SEC-1 encryption-at-rest: ALB access logs without enabled are off (the provider's default), so the bucket may use the customer key", () => {
+  test("POL-1 SEC-1 STO-1 bucket-encryption: ALB access logs without enabled are off (the provider's default), so the bucket may use the customer key", () => {
     // pulumi-aws: accessLogs.enabled "Defaults to false, even when bucket is specified".
     let stack = withProps(compliantStack(), URN.alb, {
       accessLogs: { bucket: "app-logs-pr42", prefix: "alb" },
@@ -399,7 +400,7 @@ describe("encryption-at-rest-customer-key", () => {
       URN.logsEncryption,
       dataSse({ sseAlgorithm: "aws:kms", kmsMasterKeyId: KEY_ARN }),
     );
-    assert.deepEqual(policy.validate(stack), []);
+    assert.deepEqual(bucketEncryption.validate(stack), []);
   });
 
   test("POL-1 SEC-1 encryption-at-rest: values unknown during a preview are never a finding", () => {

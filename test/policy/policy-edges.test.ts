@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { UNKNOWN } from "../../policy/model.ts";
+import { destroyable } from "../../policy/policies/destroyable.ts";
 import { encryptionAtRest } from "../../policy/policies/encryption-at-rest.ts";
+import { environmentSuffix } from "../../policy/policies/environment-suffix.ts";
 import { iamLeastPrivilege } from "../../policy/policies/iam-least-privilege.ts";
-import { compliantStack, URN, withProps } from "./fixtures.ts";
+import { compliantStack, resource, URN, withProps, withResource } from "./fixtures.ts";
 
 test("POL-1 SEC-1 an ECR repository whose encryption is unknown during a preview is judged later, not reported", () => {
   const stack = withProps(compliantStack(), URN.ecr, { encryptionConfigurations: UNKNOWN });
@@ -24,4 +26,26 @@ test("POL-1 SEC-1 an ECR repository with no encryption configuration (AES256 by 
         "ECR repository api-pr42 must be encrypted at rest with a customer-managed KMS key (encryptionConfigurations KMS).",
     },
   ]);
+});
+
+test("POL-1 GEN-2 a log group kept after destroy (skipDestroy) is reported", () => {
+  const stack = withProps(compliantStack(), URN.logGroup, { skipDestroy: true });
+  assert.deepEqual(destroyable.validate(stack), [
+    {
+      urn: URN.logGroup,
+      message: "Log group processor-logs-pr42 must be deleted with the stack (skipDestroy false).",
+    },
+  ]);
+});
+
+test("POL-1 GEN-2 an empty finalSnapshotIdentifier leaves no snapshot and is not reported", () => {
+  const stack = withProps(compliantStack(), URN.cache, { finalSnapshotIdentifier: "" });
+  assert.deepEqual(destroyable.validate(stack), []);
+});
+
+test("POL-1 GEN-1 the VPC's adopted default security group keeps AWS's name, 'default'", () => {
+  const adopted = resource("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", "default-sg-pr42", {
+    name: "default",
+  });
+  assert.deepEqual(environmentSuffix.validate(withResource(compliantStack(), adopted)), []);
 });
