@@ -25,12 +25,25 @@ export const UNSCOPABLE_ACTIONS: ReadonlySet<string> = new Set([
   "xray:PutTelemetryRecords",
 ]);
 
-/** AWS-managed policies that grant everything or most things. */
-const BROAD_MANAGED_POLICIES = new Set([
-  "arn:aws:iam::aws:policy/AdministratorAccess",
-  "arn:aws:iam::aws:policy/PowerUserAccess",
-  "arn:aws:iam::aws:policy/IAMFullAccess",
-]);
+/**
+ * AWS-managed policies that grant everything, most things, or a whole service (`*FullAccess`,
+ * which is `service:*` by another name).
+ */
+function isBroadManagedPolicy(arn: unknown): boolean {
+  return (
+    typeof arn === "string" &&
+    /^arn:aws[a-z-]*:iam::aws:policy\/(.*\/)?(AdministratorAccess|PowerUserAccess|[A-Za-z0-9]+FullAccess)$/.test(
+      arn,
+    )
+  );
+}
+
+const ATTACHMENTS = [
+  "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+  "aws:iam/userPolicyAttachment:UserPolicyAttachment",
+  "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
+  "aws:iam/policyAttachment:PolicyAttachment",
+];
 
 function statementFindings(resource: CheckedResource, statement: PolicyStatement): string[] {
   if (statement.Effect !== "Allow") return [];
@@ -67,10 +80,25 @@ export const iamLeastPrivilege: TxwatchPolicy = {
         ? statementsOf(r.props.policy).flatMap((s) => statementFindings(r, s))
         : [],
     ),
-    ...eachOf(stack, [T.iamPolicyAttachment], (r) => [
-      BROAD_MANAGED_POLICIES.has(String(r.props.policyArn))
-        ? `Role policy attachment ${label(r)} must not attach ${String(r.props.policyArn)}; grant the actions the role needs.`
+    ...eachOf(stack, ATTACHMENTS, (r) => [
+      isBroadManagedPolicy(r.props.policyArn)
+        ? `Policy attachment ${label(r)} must not attach ${String(r.props.policyArn)}; grant the actions the role needs.`
         : undefined,
+    ]),
+    // A role can carry its policies itself: inline documents and managed policy ARNs.
+    ...eachOf(stack, ["aws:iam/role:Role"], (r) => [
+      ...list(r.props.inlinePolicies).flatMap((inline) => {
+        const document = (inline as { policy?: unknown }).policy;
+        return isKnown(document)
+          ? statementsOf(document).flatMap((s) => statementFindings(r, s))
+          : [];
+      }),
+      ...list(r.props.managedPolicyArns)
+        .filter(isBroadManagedPolicy)
+        .map(
+          (arn) =>
+            `Role ${label(r)} must not carry ${String(arn)} in managedPolicyArns; grant the actions it needs.`,
+        ),
     ]),
   ],
 };

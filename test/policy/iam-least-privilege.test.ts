@@ -204,7 +204,7 @@ describe("iam-least-privilege", () => {
       assert.deepEqual(policy.validate(stack), [
         {
           urn: URN.monitoringAttachment,
-          message: `Role policy attachment rds-monitoring-policy-pr42 must not attach ${arn}; grant the actions the role needs.`,
+          message: `Policy attachment rds-monitoring-policy-pr42 must not attach ${arn}; grant the actions the role needs.`,
         },
       ]);
     });

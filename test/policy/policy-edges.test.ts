@@ -49,3 +49,40 @@ test("POL-1 GEN-1 the VPC's adopted default security group keeps AWS's name, 'de
   });
   assert.deepEqual(environmentSuffix.validate(withResource(compliantStack(), adopted)), []);
 });
+
+test("POL-1 SEC-3 a *FullAccess managed policy is a whole service's wildcard and is reported", () => {
+  const arn = "arn:aws:iam::aws:policy/AmazonS3FullAccess";
+  const stack = withProps(compliantStack(), URN.monitoringAttachment, { policyArn: arn });
+  assert.deepEqual(iamLeastPrivilege.validate(stack), [
+    {
+      urn: URN.monitoringAttachment,
+      message: `Policy attachment rds-monitoring-policy-pr42 must not attach ${arn}; grant the actions the role needs.`,
+    },
+  ]);
+});
+
+test("POL-1 SEC-3 a role's inline policies and managed policy ARNs are judged like any policy", () => {
+  const stack = withProps(compliantStack(), URN.processorRole, {
+    inlinePolicies: [
+      {
+        name: "extra",
+        policy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [{ Sid: "All", Effect: "Allow", Action: "s3:*", Resource: "*" }],
+        }),
+      },
+    ],
+    managedPolicyArns: [
+      "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+      "arn:aws:iam::aws:policy/AdministratorAccess",
+    ],
+  });
+  assert.deepEqual(
+    iamLeastPrivilege.validate(stack).map((f) => f.message),
+    [
+      "IAM policy processor-role-pr42 (statement All) must name each action it allows, not s3:*.",
+      'IAM policy processor-role-pr42 (statement All) must scope s3:* to resource ARNs, not "*" (only actions without resource-level permissions may use "*").',
+      "Role processor-role-pr42 must not carry arn:aws:iam::aws:policy/AdministratorAccess in managedPolicyArns; grant the actions it needs.",
+    ],
+  );
+});
