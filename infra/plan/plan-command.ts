@@ -46,10 +46,14 @@ export function planConfigValues(options: PlanOptions): Record<string, string> {
  * AWS) and returns what the preset would create, as text or JSON.
  */
 export async function runPlan(options: PlanOptions): Promise<string> {
-  const values = planConfigValues(options);
-  const config = readStackConfig((k) => values[k], Object.keys(values));
-  const plan = await planStack(config);
+  const plan = await planOf(options);
   return options.json === true ? planJson(plan) : formatPlan(plan);
+}
+
+/** The offline plan of the config the options select (stack file, then flags). */
+function planOf(options: PlanOptions) {
+  const values = planConfigValues(options);
+  return planStack(readStackConfig((k) => values[k], Object.keys(values)));
 }
 
 /**
@@ -59,9 +63,8 @@ export async function runPlan(options: PlanOptions): Promise<string> {
 export async function runPlanCheck(
   options: PlanOptions,
 ): Promise<{ report: string; violations: number }> {
-  const values = planConfigValues(options);
-  const config = readStackConfig((k) => values[k], Object.keys(values));
-  const plan = await planStack(config);
+  const plan = await planOf(options);
+  const { config } = plan;
   const violations = checkPlan(plan);
   const report =
     options.json === true

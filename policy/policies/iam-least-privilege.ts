@@ -39,7 +39,7 @@ function isBroadManagedPolicy(arn: unknown): boolean {
 }
 
 const ATTACHMENTS = [
-  "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+  T.iamPolicyAttachment,
   "aws:iam/userPolicyAttachment:UserPolicyAttachment",
   "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
   "aws:iam/policyAttachment:PolicyAttachment",
