@@ -87,6 +87,11 @@ const key = await createApiKey(ledger, settings.merchantId);
 
 const send = (reply: MonitorReply) => process.send!(reply);
 const peakRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
+const cpuSeconds = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+};
+let cpuAtMark = cpuSeconds();
 
 process.on("message", async (request: MonitorRequest) => {
   switch (request.type) {
@@ -95,6 +100,7 @@ process.on("message", async (request: MonitorRequest) => {
       commands = 0;
       latencies.clear();
       committed = 0;
+      cpuAtMark = cpuSeconds();
       send({ type: "marked" });
       return;
     case "progress":
@@ -108,6 +114,7 @@ process.on("message", async (request: MonitorRequest) => {
         commands,
         latencyMs: latencies.percentiles([50, 95, 99]),
         peakRssMb: peakRssMb(),
+        cpuSeconds: cpuSeconds() - cpuAtMark,
       });
       return;
     case "stop":

@@ -29,5 +29,7 @@ export type MonitorReply =
       /** Acceptance (receivedAt) to committed decision, of the transactions since the mark. */
       latencyMs: Record<number, number>;
       peakRssMb: number;
+      /** CPU (user and system) the monitor process used since the mark, in seconds. */
+      cpuSeconds: number;
     }
   | { type: "stopped"; peakRssMb: number };

@@ -9,6 +9,9 @@
  * 2. latency: a steady offered rate (2,000/s in batches of 20), acceptance to committed decision;
  * 3. the machine's ceiling on the same rows (bench/ceiling.ts), and throughput as a share of it.
  *
+ * For phases 1 and 2 it also prints the CPU each part spent per transaction (bench/cpu-meter.ts):
+ * the monitor, Redis, PostgreSQL and the load generator share the machine's cores.
+ *
  * It fails (exit 1) unless every accepted transaction was committed once and the ledger's hash
  * chain verifies over all of them.
  *
@@ -27,6 +30,7 @@ import pg from "pg";
 import { openPostgresLedger } from "../src/ledger/index.ts";
 import { defaultRuleset } from "../src/rules/index.ts";
 import { deleteKeys, measureCeiling } from "./ceiling.ts";
+import { type CpuSample, cpuBetween, formatCpu, sampleCpu } from "./cpu-meter.ts";
 import { batchBody, IngestClient, offerSteadily, sendAll } from "./http-load.ts";
 import type { MonitorReply, MonitorRequest, MonitorSettings } from "./monitor-protocol.ts";
 import { Workload } from "./workload.ts";
@@ -122,9 +126,20 @@ const committedAll = async (accepted: number) => {
 
 const { url, key, rssMb: idleRssMb } = await ask(undefined, "ready");
 const client = new IngestClient(url, key, 16);
+const cpuRedis = new Redis(REDIS_URL);
+// PostgreSQL's processes can be read from /proc only when it runs on this machine.
+const postgresIsLocal = ["127.0.0.1", "localhost", "[::1]", ""].includes(
+  new URL(DATABASE_URL).hostname,
+);
+const markPhase = async (): Promise<CpuSample> => {
+  await ask({ type: "mark" }, "marked");
+  return sampleCpu(cpuRedis, postgresIsLocal);
+};
+const phaseCpu = async (from: CpuSample, report: { cpuSeconds: number; committed: number }) =>
+  cpuBetween(from, await sampleCpu(cpuRedis, postgresIsLocal), report.cpuSeconds, report.committed);
 
 // 1. Throughput.
-await ask({ type: "mark" }, "marked");
+const saturatedFrom = await markPhase();
 const started = performance.now();
 const offered = await sendAll(client, bodies, INGEST_CONNECTIONS);
 const ingestSeconds = (performance.now() - started) / 1000;
@@ -132,10 +147,11 @@ bodies.length = 0;
 await committedAll(offered.accepted);
 const seconds = (performance.now() - started) / 1000;
 const saturated = await ask({ type: "report" }, "report");
+const saturatedCpu = await phaseCpu(saturatedFrom, saturated);
 say(`throughput phase: ${Math.round(offered.accepted / seconds)} tx/s`);
 
 // 2. Latency at a steady offered rate.
-await ask({ type: "mark" }, "marked");
+const steadyFrom = await markPhase();
 const steady = await offerSteadily(
   client,
   { ratePerSecond: rate, seconds: steadySeconds, batchSize: STEADY_BATCH },
@@ -143,7 +159,9 @@ const steady = await offerSteadily(
 );
 await committedAll(steady.accepted);
 const atRate = await ask({ type: "report" }, "report");
+const steadyCpu = await phaseCpu(steadyFrom, atRate);
 client.close();
+await cpuRedis.quit();
 const { peakRssMb } = await ask({ type: "stop" }, "stopped");
 say("monitor stopped; verifying the ledger's hash chain");
 
@@ -201,6 +219,7 @@ const result = {
     seconds: Number(seconds.toFixed(2)),
     perSecond: throughput,
     latencyMsWhenSaturated: ms(saturated.latencyMs),
+    cpu: saturatedCpu,
   },
   latency: {
     offeredPerSecond: rate,
@@ -209,6 +228,7 @@ const result = {
     committed: atRate.committed,
     senderLateMs: steady.lateMs,
     ms: ms(atRate.latencyMs),
+    cpu: steadyCpu,
   },
   perTransaction: {
     redisCommands: perTx(saturated.commands),
@@ -234,11 +254,13 @@ out("ingest (HTTP, batches)", `${result.throughput.ingestSeconds} s`);
 out("end to end", `${result.throughput.seconds} s -> ${throughput} tx/s decided and committed`);
 const sat = result.throughput.latencyMsWhenSaturated;
 out("  latency when saturated", `p50 ${sat.p50} ms, p95 ${sat.p95} ms, p99 ${sat.p99} ms`);
+out("  CPU per transaction", formatCpu(saturatedCpu));
 const lat = result.latency.ms;
 out(
   `latency at ${rate}/s offered`,
   `p50 ${lat.p50} ms, p95 ${lat.p95} ms, p99 ${lat.p99} ms (${atRate.committed} tx over ${steadySeconds} s)`,
 );
+out("  CPU per transaction", formatCpu(steadyCpu));
 out(
   "per transaction",
   `${result.perTransaction.redisCommands} Redis commands, ${result.perTransaction.sqlStatements} SQL statements`,

@@ -2,7 +2,7 @@ import type { Transaction } from "../transaction/types.ts";
 import { type ChainRow, GENESIS_HASH, rowHash } from "./hash-chain.ts";
 import { type AlertRow, alertOfRow, canonicalInstant, isoSql } from "./rows.ts";
 import type { SqlClient } from "./sql-client.ts";
-import type { Alert, AlertDraft, CommitResult, LedgerRecord, QuarantineRecord } from "./types.ts";
+import type { Alert, AlertDraft, LedgerRecord, QuarantineRecord } from "./types.ts";
 
 /** One writer extends the chain at a time, per schema; readers are never blocked. */
 const CHAIN_LOCK =
@@ -48,6 +48,16 @@ export async function ensureMonthPartitions(db: SqlClient, monthStarts: string[]
 }
 
 /**
+ * What one commit stored, each a subset of what it was given (the same objects, in order): the
+ * records that were new, the alerts created, and the quarantine rows that were new.
+ */
+export interface StoredBatch {
+  inserted: LedgerRecord[];
+  alerts: Alert[];
+  quarantined: QuarantineRecord[];
+}
+
+/**
  * Writes one batch in one transaction with a fixed number of statements, whatever its size:
  * each table gets one multi-row INSERT fed by a single jsonb parameter.
  */
@@ -56,13 +66,13 @@ export async function commitBatch(
   records: LedgerRecord[],
   alerts: AlertDraft[],
   quarantined: QuarantineRecord[],
-): Promise<CommitResult> {
+): Promise<StoredBatch> {
   return db.transaction(async (tx) => {
     const inserted = records.length === 0 ? [] : await insertNewRecords(tx, records);
     const fresh = new Set(inserted.map((r) => keyOf(r.tx.merchantId, r.tx.transactionId)));
     const drafts = alerts.filter((a) => fresh.has(keyOf(a.merchantId, a.transactionId)));
     const created = drafts.length === 0 ? [] : await insertAlerts(tx, drafts);
-    const stored = quarantined.length === 0 ? 0 : await insertQuarantine(tx, quarantined);
+    const stored = quarantined.length === 0 ? [] : await insertQuarantine(tx, quarantined);
     return { inserted, alerts: created, quarantined: stored };
   });
 }
@@ -179,18 +189,23 @@ async function insertAlerts(tx: SqlClient, drafts: AlertDraft[]): Promise<Alert[
   return rows.map((row) => alertOfRow(row));
 }
 
-async function insertQuarantine(tx: SqlClient, records: QuarantineRecord[]): Promise<number> {
-  const { rows } = await tx.query<{ stored: number }>(
-    `WITH stored AS (
-       INSERT INTO quarantine (source, sequence_number, partition_key, reason, payload)
-       SELECT q.source, q."sequenceNumber", q."partitionKey", q.reason, q.payload
-       FROM jsonb_to_recordset($1::text::jsonb) AS q(source text, "sequenceNumber" text,
-         "partitionKey" text, reason text, payload text)
-       ON CONFLICT DO NOTHING
-       RETURNING 1
-     )
-     SELECT count(*)::int AS stored FROM stored`,
+async function insertQuarantine(
+  tx: SqlClient,
+  records: QuarantineRecord[],
+): Promise<QuarantineRecord[]> {
+  const { rows } = await tx.query<{ source: string; sequence_number: string }>(
+    `INSERT INTO quarantine (source, sequence_number, partition_key, reason, payload)
+     SELECT q.source, q."sequenceNumber", q."partitionKey", q.reason, q.payload
+     FROM jsonb_to_recordset($1::text::jsonb) AS q(source text, "sequenceNumber" text,
+       "partitionKey" text, reason text, payload text)
+     ON CONFLICT DO NOTHING
+     RETURNING source, sequence_number`,
     [JSON.stringify(records)],
   );
-  return rows[0]?.stored ?? 0;
+  // The same record twice in one batch was stored once: the first one counts.
+  const stored = new Set(rows.map((row) => quarantineKey(row.source, row.sequence_number)));
+  return records.filter((q) => stored.delete(quarantineKey(q.source, q.sequenceNumber)));
 }
+
+const quarantineKey = (source: string, sequenceNumber: string) =>
+  `${source}\u0000${sequenceNumber}`;

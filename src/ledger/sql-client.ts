@@ -12,6 +12,15 @@ import type pg from "pg";
  */
 export type SqlParam = string | number | null;
 
+/**
+ * A text[] parameter as PostgreSQL's array literal (cast it: `$1::text[]`): every element
+ * quoted, with `"` and `\` escaped. Unlike JSON unpacked in a subquery, the planner sees the
+ * values, so `= ANY ($1::text[])` on an indexed column probes the index for each.
+ */
+export function textArray(values: string[]): string {
+  return `{${values.map((v) => `"${v.replace(/["\\]/g, "\\$&")}"`).join(",")}}`;
+}
+
 export interface SqlClient {
   query<T>(text: string, params?: SqlParam[]): Promise<{ rows: T[] }>;
   /** Runs a script of several statements without parameters (migrations). */

@@ -1,5 +1,6 @@
 import * as alerts from "./alerts-repo.ts";
 import { commitBatch, ensureMonthPartitions, monthsToPrepare } from "./commit.ts";
+import { GroupCommitter } from "./group-commit.ts";
 import { migrate } from "./migrate.ts";
 import type { SqlClient } from "./sql-client.ts";
 import * as txs from "./transactions-repo.ts";
@@ -28,12 +29,17 @@ export class SqlLedger implements Ledger {
   /** Months whose partition this process has already made sure of. */
   private readonly preparedMonths = new Set<string>();
   private closed = false;
+  private readonly committer: GroupCommitter;
 
   constructor(
     /** Exposed for administration and tests (raw SQL through the same connection). */
     readonly db: SqlClient,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.committer = new GroupCommitter((records, alerts, quarantined) =>
+      commitBatch(db, records, alerts, quarantined),
+    );
+  }
 
   migrate(): Promise<string[]> {
     return migrate(this.db);
@@ -45,7 +51,8 @@ export class SqlLedger implements Ledger {
     quarantined: QuarantineRecord[],
   ): Promise<CommitResult> {
     if (records.length > 0) await this.preparePartitions();
-    return commitBatch(this.db, records, alertDrafts, quarantined);
+    const stored = await this.committer.submit(records, alertDrafts, quarantined);
+    return { ...stored, quarantined: stored.quarantined.length };
   }
 
   /**

@@ -6,7 +6,7 @@ import {
   type LedgerRow,
   storedTransactionOf,
 } from "./rows.ts";
-import type { SqlClient, SqlParam } from "./sql-client.ts";
+import { type SqlClient, type SqlParam, textArray } from "./sql-client.ts";
 import type { ApiKeyRecord, QuarantineRecord, StoredTransaction } from "./types.ts";
 
 export async function getTransaction(
@@ -29,10 +29,19 @@ export async function existingIds(
   ids: string[],
 ): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
+  // One primary-key probe per id, whatever the planner believes: LIMIT keeps the lookup a
+  // subquery it runs per id. Given the ids as a set to match (IN, = ANY), it would at times,
+  // without statistics yet, read every key of the merchant instead: a cost that grew with the
+  // ledger and was paid by every ingest request.
   const { rows } = await db.query<{ transaction_id: string }>(
-    `SELECT transaction_id FROM transaction_keys
-     WHERE merchant_id = $1 AND transaction_id IN (SELECT jsonb_array_elements_text($2::text::jsonb))`,
-    [merchantId, JSON.stringify(ids)],
+    `SELECT id.transaction_id
+     FROM unnest($2::text[]) AS id(transaction_id)
+     CROSS JOIN LATERAL (
+       SELECT 1 FROM transaction_keys k
+       WHERE k.merchant_id = $1 AND k.transaction_id = id.transaction_id
+       LIMIT 1
+     ) AS stored`,
+    [merchantId, textArray(ids)],
   );
   return new Set(rows.map((r) => r.transaction_id));
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { loadMigrations, type SqlClient, SqlLedger } from "../../../src/ledger/index.ts";
+import { existingIds } from "../../../src/ledger/transactions-repo.ts";
 import type { Transaction } from "../../../src/transaction/types.ts";
 import {
   alertDrafts,
@@ -12,9 +13,14 @@ import {
   uniqueMerchant,
 } from "../ledger.suite.ts";
 
-/** Counts the statements a ledger sends, inside transactions too. */
-function counting(db: SqlClient): { client: SqlClient; statements: () => number } {
+/** Counts the statements a ledger sends, inside transactions too, and its transactions. */
+function counting(db: SqlClient): {
+  client: SqlClient;
+  statements: () => number;
+  transactions: () => number;
+} {
   let n = 0;
+  let transactions = 0;
   const wrap = (inner: SqlClient): SqlClient => ({
     query: (text, params) => {
       n++;
@@ -24,10 +30,13 @@ function counting(db: SqlClient): { client: SqlClient; statements: () => number 
       n++;
       return inner.exec(script);
     },
-    transaction: (fn) => inner.transaction((tx) => fn(wrap(tx))),
+    transaction: (fn) => {
+      transactions++;
+      return inner.transaction((tx) => fn(wrap(tx)));
+    },
     close: () => inner.close(),
   });
-  return { client: wrap(db), statements: () => n };
+  return { client: wrap(db), statements: () => n, transactions: () => transactions };
 }
 
 const APPEND_ONLY_TABLES = [
@@ -144,6 +153,98 @@ export function registerStorageTests(ctx: SuiteContext): void {
     const many = await statementsFor(200);
     assert.equal(many, one);
     assert.ok(one <= 8, `${one} statements`);
+  });
+
+  test("PRC-4 PRC-1 batches committed at once by several partitions share transactions, and each is stored once with its own result", async () => {
+    const { client, transactions } = counting(ctx.ledger().db);
+    const ledger = new SqlLedger(client);
+    const merchantId = uniqueMerchant();
+    await ledger.commitBatch([ledgerRecord({ merchantId })], [], []);
+    const batches = Array.from({ length: 4 }, (_, i) =>
+      ledgerRecords(merchantId, 3, `2026-11-21T0${i + 1}:00:00.000Z`),
+    );
+    // The last batch also redelivers a record of the second: stored once, for the second.
+    const redelivered = { ...batches[1]![2]!, tx: { ...batches[1]![2]!.tx } };
+    const handed = [...batches.slice(0, 3), [...batches[3]!, redelivered]];
+    const quarantined = handed.map(() => quarantineRecord());
+    const before = transactions();
+    const results = await Promise.all(
+      handed.map((records, i) =>
+        ledger.commitBatch(records, records.flatMap(alertDrafts), [quarantined[i]!]),
+      ),
+    );
+    assert.ok(transactions() - before < handed.length, `${transactions() - before} transactions`);
+    for (const [i, result] of results.entries()) {
+      assert.deepEqual(result.inserted, batches[i]);
+      assert.deepEqual(
+        result.alerts.map((a) => a.transactionId).sort(),
+        batches[i]!.flatMap(alertDrafts)
+          .map((a) => a.transactionId)
+          .sort(),
+      );
+      assert.equal(result.quarantined, 1);
+    }
+    assert.equal((await rowCounts(ledger, merchantId)).transactions, 13);
+    assert.equal((await ledger.verifyChain()).ok, true);
+  });
+
+  test("PRC-4 a batch the database refuses fails alone when committed with others, which are stored", async () => {
+    const ledger = ctx.ledger();
+    const merchantId = uniqueMerchant();
+    await ledger.commitBatch([ledgerRecord({ merchantId })], [], []);
+    const [good1, good2] = [ledgerRecords(merchantId, 2), ledgerRecords(merchantId, 2)];
+    // Past the bigint column: the insert fails in the database, rolling back its transaction.
+    const refused = [ledgerRecord({ merchantId, amount: 2 ** 70 })];
+    const outcomes = await Promise.allSettled([
+      ledger.commitBatch(good1!, [], []),
+      ledger.commitBatch(refused, [], []),
+      ledger.commitBatch(good2!, [], []),
+    ]);
+    assert.deepEqual(
+      outcomes.map((o) => o.status),
+      ["fulfilled", "rejected", "fulfilled"],
+    );
+    assert.equal((await rowCounts(ledger, merchantId)).transactions, 5);
+    assert.equal(await ledger.getTransaction(merchantId, refused[0]!.tx.transactionId), null);
+  });
+
+  test("ING-1 the ingest's duplicate check reads the keys asked about, not every key of the merchant", async () => {
+    const ledger = await ctx.fresh();
+    const merchantId = uniqueMerchant();
+    // Many keys and no statistics yet: the situation in which the planner chose to read all.
+    await ledger.db.query(
+      `INSERT INTO transaction_keys (merchant_id, transaction_id)
+       SELECT $1, 'k' || n FROM generate_series(1, 5000) AS n`,
+      [merchantId],
+    );
+    const asked = Array.from({ length: 20 }, (_, i) => `k${i * 200 + 1}`).concat(["absent"]);
+    const keysRead = `SELECT (coalesce(idx_tup_fetch, 0) + coalesce(seq_tup_read, 0))::int AS n
+      FROM pg_stat_xact_user_tables
+      WHERE relname = 'transaction_keys' AND schemaname = current_schema()`;
+    const { probe, all } = await ledger.db.transaction(async (tx) => {
+      const read = async () => (await tx.query<{ n: number }>(keysRead)).rows[0]?.n ?? 0;
+      const start = await read();
+      const found = await existingIds(tx, merchantId, asked);
+      assert.deepEqual([...found].sort(), asked.slice(0, 20).sort());
+      const afterProbe = await read();
+      // What reading every key looks like in the same counters, so they are known to count.
+      await tx.query("SELECT count(*) FROM transaction_keys WHERE merchant_id = $1", [merchantId]);
+      return { probe: afterProbe - start, all: (await read()) - afterProbe };
+    });
+    assert.ok(all >= 5000, `reading every key counted ${all}`);
+    assert.ok(probe <= asked.length, `${probe} keys read for ${asked.length} asked`);
+  });
+
+  test("ING-1 the duplicate check finds ids with quotes, backslashes, commas and braces", async () => {
+    const ledger = ctx.ledger();
+    const merchantId = uniqueMerchant();
+    const odd = ['a"b', "c\\d", "e,f", "{g}", "h i", "NULL"];
+    const records = odd.map((transactionId) => ledgerRecord({ merchantId, transactionId }));
+    await ledger.commitBatch(records.slice(0, 4), [], []);
+    assert.deepEqual(
+      [...(await ledger.existingIds(merchantId, odd))].sort(),
+      odd.slice(0, 4).sort(),
+    );
   });
 
   for (const table of APPEND_ONLY_TABLES) {

@@ -1,0 +1,90 @@
+import type { StoredBatch } from "./commit.ts";
+import type { AlertDraft, LedgerRecord, QuarantineRecord } from "./types.ts";
+
+export type CommitFn = (
+  records: LedgerRecord[],
+  alerts: AlertDraft[],
+  quarantined: QuarantineRecord[],
+) => Promise<StoredBatch>;
+
+interface Waiting {
+  records: LedgerRecord[];
+  alerts: AlertDraft[];
+  quarantined: QuarantineRecord[];
+  resolve: (stored: StoredBatch) => void;
+  reject: (error: unknown) => void;
+}
+
+const keyOf = (merchantId: string, transactionId: string) => `${merchantId}\u0000${transactionId}`;
+
+/**
+ * Group commit: batches handed in while a commit is running (the stream's partitions finish
+ * theirs concurrently) wait for it, then go to the database together as one transaction. The
+ * hash chain admits one writer at a time anyway, so separate transactions would only queue on
+ * its lock, each paying its own statements and WAL flush; one transaction for all pays once.
+ * Each caller still gets what was stored of its own batch.
+ *
+ * A group that fails is committed again batch by batch, so that a batch the database refuses
+ * fails alone and does not hold the others back.
+ */
+export class GroupCommitter {
+  private waiting: Waiting[] = [];
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly commit: CommitFn) {}
+
+  submit(
+    records: LedgerRecord[],
+    alerts: AlertDraft[],
+    quarantined: QuarantineRecord[],
+  ): Promise<StoredBatch> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ records, alerts, quarantined, resolve, reject });
+      this.running ??= this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.waiting.length > 0) {
+      const group = this.waiting.splice(0);
+      if (group.length === 1) await this.commitAlone(group[0]!);
+      else await this.commitGroup(group);
+    }
+    // Cleared with no await after the emptiness check, so no batch can be left waiting.
+    this.running = undefined;
+  }
+
+  private async commitAlone(batch: Waiting): Promise<void> {
+    try {
+      batch.resolve(await this.commit(batch.records, batch.alerts, batch.quarantined));
+    } catch (error) {
+      batch.reject(error);
+    }
+  }
+
+  private async commitGroup(group: Waiting[]): Promise<void> {
+    let stored: StoredBatch;
+    try {
+      stored = await this.commit(
+        group.flatMap((b) => b.records),
+        group.flatMap((b) => b.alerts),
+        group.flatMap((b) => b.quarantined),
+      );
+    } catch {
+      for (const batch of group) await this.commitAlone(batch);
+      return;
+    }
+    // What was stored are the very objects handed in, so each batch finds its own by identity.
+    const inserted = new Set(stored.inserted);
+    const quarantined = new Set(stored.quarantined);
+    for (const batch of group) {
+      const own = batch.records.filter((r) => inserted.has(r));
+      const keys = new Set(own.map((r) => keyOf(r.tx.merchantId, r.tx.transactionId)));
+      batch.resolve({
+        inserted: own,
+        alerts: stored.alerts.filter((a) => keys.has(keyOf(a.merchantId, a.transactionId))),
+        quarantined: batch.quarantined.filter((q) => quarantined.has(q)),
+      });
+    }
+  }
+}
