@@ -4,10 +4,6 @@ import { type AlertRow, alertOfRow, canonicalInstant, isoSql } from "./rows.ts";
 import type { SqlClient } from "./sql-client.ts";
 import type { Alert, AlertDraft, LedgerRecord, QuarantineRecord } from "./types.ts";
 
-/** One writer extends the chain at a time, per schema; readers are never blocked. */
-const CHAIN_LOCK =
-  "SELECT pg_advisory_xact_lock(hashtextextended('txwatch.chain.' || current_schema(), 0))";
-
 const keyOf = (merchantId: string, transactionId: string) => `${merchantId}\u0000${transactionId}`;
 
 /**
@@ -57,9 +53,14 @@ export interface StoredBatch {
   quarantined: QuarantineRecord[];
 }
 
+const NOTHING: StoredBatch = { inserted: [], alerts: [], quarantined: [] };
+
 /**
- * Writes one batch in one transaction with a fixed number of statements, whatever its size:
- * each table gets one multi-row INSERT fed by a single jsonb parameter.
+ * Writes one batch in one transaction of four round trips, whatever its size: BEGIN; claiming
+ * the keys, taking the chain lock and reading its head (ledger_claim_and_lock); every row,
+ * decision, alert and quarantine row in one statement fed by jsonb parameters; COMMIT. Each
+ * round trip waits for a client that has other batches and requests to serve, so their
+ * number, more than the statements' work, sets how long a commit takes under load.
  */
 export async function commitBatch(
   db: SqlClient,
@@ -67,53 +68,52 @@ export async function commitBatch(
   alerts: AlertDraft[],
   quarantined: QuarantineRecord[],
 ): Promise<StoredBatch> {
+  if (records.length === 0 && quarantined.length === 0) return NOTHING;
   return db.transaction(async (tx) => {
-    const inserted = records.length === 0 ? [] : await insertNewRecords(tx, records);
-    const fresh = new Set(inserted.map((r) => keyOf(r.tx.merchantId, r.tx.transactionId)));
-    const drafts = alerts.filter((a) => fresh.has(keyOf(a.merchantId, a.transactionId)));
-    const created = drafts.length === 0 ? [] : await insertAlerts(tx, drafts);
-    const stored = quarantined.length === 0 ? [] : await insertQuarantine(tx, quarantined);
-    return { inserted, alerts: created, quarantined: stored };
+    const { fresh, rows } =
+      records.length === 0 ? { fresh: [], rows: [] } : await claimAndChain(tx, records);
+    const keys = new Set(fresh.map((r) => keyOf(r.tx.merchantId, r.tx.transactionId)));
+    const drafts = alerts.filter((a) => keys.has(keyOf(a.merchantId, a.transactionId)));
+    if (rows.length === 0 && quarantined.length === 0) return NOTHING;
+    const written = await writeRows(tx, rows, drafts, quarantined);
+    return { inserted: fresh, alerts: written.alerts, quarantined: written.quarantined };
   });
 }
 
-async function insertNewRecords(tx: SqlClient, records: LedgerRecord[]): Promise<LedgerRecord[]> {
-  // Claimed before the chain lock, so writers hold it only while they extend the chain; in key
-  // order, so two writers claiming overlapping keys (a redelivery) wait in turn, never deadlock.
+/**
+ * Claims the records' keys and, for those that were new, builds their chained rows from the
+ * head read under the lock. The lock is then held until the transaction ends.
+ */
+async function claimAndChain(
+  tx: SqlClient,
+  records: LedgerRecord[],
+): Promise<{ fresh: LedgerRecord[]; rows: (ChainRow & { rowHash: string })[] }> {
   const keys = records.map((r) => ({
     merchant_id: r.tx.merchantId,
     transaction_id: r.tx.transactionId,
   }));
-  const { rows: claimed } = await tx.query<{ merchant_id: string; transaction_id: string }>(
-    `INSERT INTO transaction_keys (merchant_id, transaction_id)
-     SELECT k.merchant_id, k.transaction_id
-     FROM jsonb_to_recordset($1::text::jsonb) AS k(merchant_id text, transaction_id text)
-     ORDER BY k.merchant_id, k.transaction_id
-     ON CONFLICT DO NOTHING
-     RETURNING merchant_id, transaction_id`,
-    [JSON.stringify(keys)],
-  );
-  if (claimed.length === 0) return [];
-  // The same transaction twice in one batch: the key was claimed once, the first one wins.
-  const unclaimed = new Set(claimed.map((k) => keyOf(k.merchant_id, k.transaction_id)));
-  const fresh = records.filter((r) => unclaimed.delete(keyOf(r.tx.merchantId, r.tx.transactionId)));
-
-  await tx.query(CHAIN_LOCK);
-  // Read after the lock, in a new statement, so this sees the head the last writer committed.
-  const { rows: heads } = await tx.query<{
+  const { rows: started } = await tx.query<{
+    claimed: string;
     seq: string | null;
     row_hash: string | null;
     now: string;
   }>(
-    `SELECT h.seq::text AS seq, h.row_hash, ${isoSql("clock_timestamp()")} AS now
-     FROM (SELECT 1) AS one
-     LEFT JOIN LATERAL (SELECT seq, row_hash FROM transactions ORDER BY seq DESC LIMIT 1) AS h ON true`,
+    `SELECT s.claimed::text AS claimed, s.head_seq::text AS seq, s.head_hash AS row_hash,
+       ${isoSql("s.locked_at")} AS now
+     FROM ledger_claim_and_lock($1::text::jsonb) AS s`,
+    [JSON.stringify(keys)],
+    { name: "txwatch_claim_and_lock" },
   );
-  const head = heads[0]!;
+  const head = started[0]!;
+  const claimed = JSON.parse(head.claimed) as [string, string][];
+  if (claimed.length === 0) return { fresh: [], rows: [] };
+  // The same transaction twice in one batch: the key was claimed once, the first one wins.
+  const unclaimed = new Set(claimed.map(([merchantId, id]) => keyOf(merchantId, id)));
+  const fresh = records.filter((r) => unclaimed.delete(keyOf(r.tx.merchantId, r.tx.transactionId)));
+
   let seq = BigInt(head.seq ?? "0");
   let prevHash = head.row_hash ?? GENESIS_HASH;
   const recordedAt = head.now;
-
   const rows = fresh.map((record) => {
     seq += 1n;
     const stored = tokenizedOnly(record.tx);
@@ -142,9 +142,21 @@ async function insertNewRecords(tx: SqlClient, records: LedgerRecord[]): Promise
     prevHash = hash;
     return { ...chain, rowHash: hash };
   });
+  return { fresh, rows };
+}
 
-  // Rows and their decisions in one statement: one round trip less while the lock is held.
-  await tx.query(
+/**
+ * Rows and their decisions, the alerts with their opening lifecycle event, and the quarantine
+ * rows, in one statement. Alerts and quarantine rows already stored are skipped (ON CONFLICT);
+ * the statement answers with those it created, as JSON.
+ */
+async function writeRows(
+  tx: SqlClient,
+  rows: (ChainRow & { rowHash: string })[],
+  drafts: AlertDraft[],
+  quarantined: QuarantineRecord[],
+): Promise<{ alerts: Alert[]; quarantined: QuarantineRecord[] }> {
+  const { rows: answers } = await tx.query<{ alerts: string; quarantined: string }>(
     `WITH r AS (
        SELECT * FROM jsonb_to_recordset($1::text::jsonb) AS r(seq bigint, "merchantId" text,
          "transactionId" text, "customerId" text, "occurredAt" timestamptz,
@@ -156,56 +168,54 @@ async function insertNewRecords(tx: SqlClient, records: LedgerRecord[]): Promise
        SELECT r.seq, r."merchantId", r."transactionId", r."customerId", r."occurredAt",
          r."receivedAt", r."recordedAt", r.amount, r.currency, r.tx, r."prevHash", r."rowHash"
        FROM r
-     )
-     INSERT INTO decisions (merchant_id, transaction_id, action, score, reasons, ruleset_version,
-       decided_at)
-     SELECT r."merchantId", r."transactionId", r.decision->>'action',
-       (r.decision->>'score')::double precision, r.decision->'reasons',
-       r.decision->>'rulesetVersion', (r.decision->>'decidedAt')::timestamptz
-     FROM r`,
-    [JSON.stringify(rows)],
-  );
-  return fresh;
-}
-
-async function insertAlerts(tx: SqlClient, drafts: AlertDraft[]): Promise<Alert[]> {
-  // The opening of each alert is its first lifecycle event, written by the same statement.
-  const { rows } = await tx.query<AlertRow>(
-    `WITH created AS (
+     ), decided AS (
+       INSERT INTO decisions (merchant_id, transaction_id, action, score, reasons,
+         ruleset_version, decided_at)
+       SELECT r."merchantId", r."transactionId", r.decision->>'action',
+         (r.decision->>'score')::double precision, r.decision->'reasons',
+         r.decision->>'rulesetVersion', (r.decision->>'decidedAt')::timestamptz
+       FROM r
+     ), created AS (
        INSERT INTO alerts (merchant_id, transaction_id, customer_id, rule, action, score, detail)
-       SELECT a."merchantId", a."transactionId", a."customerId", a.rule, a.action, a.score, a.detail
-       FROM jsonb_to_recordset($1::text::jsonb) AS a("merchantId" text, "transactionId" text,
+       SELECT a."merchantId", a."transactionId", a."customerId", a.rule, a.action, a.score,
+         a.detail
+       FROM jsonb_to_recordset($2::text::jsonb) AS a("merchantId" text, "transactionId" text,
          "customerId" text, rule text, action text, score double precision, detail text)
        ON CONFLICT DO NOTHING
        RETURNING *
      ), opened AS (
+       -- The opening of each alert is its first lifecycle event.
        INSERT INTO alert_events (alert_id, status, at) SELECT id, status, created_at FROM created
+     ), kept AS (
+       INSERT INTO quarantine (source, sequence_number, partition_key, reason, payload)
+       SELECT q.source, q."sequenceNumber", q."partitionKey", q.reason, q.payload
+       FROM jsonb_to_recordset($3::text::jsonb) AS q(source text, "sequenceNumber" text,
+         "partitionKey" text, reason text, payload text)
+       ON CONFLICT DO NOTHING
+       RETURNING source, sequence_number
      )
-     SELECT id::text AS id, merchant_id, transaction_id, customer_id, rule, action, score, detail,
-       status, ${isoSql("created_at")} AS created_at, ${isoSql("updated_at")} AS updated_at
-     FROM created ORDER BY created.id`,
-    [JSON.stringify(drafts)],
+     SELECT
+       (SELECT coalesce(jsonb_agg(jsonb_build_object(
+          'id', id::text, 'merchant_id', merchant_id, 'transaction_id', transaction_id,
+          'customer_id', customer_id, 'rule', rule, 'action', action, 'score', score,
+          'detail', detail, 'status', status,
+          'created_at', ${isoSql("created_at")}, 'updated_at', ${isoSql("updated_at")})
+          ORDER BY id), '[]'::jsonb) FROM created)::text AS alerts,
+       (SELECT coalesce(jsonb_agg(jsonb_build_array(source, sequence_number)), '[]'::jsonb)
+          FROM kept)::text AS quarantined`,
+    [JSON.stringify(rows), JSON.stringify(drafts), JSON.stringify(quarantined)],
+    { name: "txwatch_write_rows" },
   );
-  return rows.map((row) => alertOfRow(row));
-}
-
-async function insertQuarantine(
-  tx: SqlClient,
-  records: QuarantineRecord[],
-): Promise<QuarantineRecord[]> {
-  const { rows } = await tx.query<{ source: string; sequence_number: string }>(
-    `INSERT INTO quarantine (source, sequence_number, partition_key, reason, payload)
-     SELECT q.source, q."sequenceNumber", q."partitionKey", q.reason, q.payload
-     FROM jsonb_to_recordset($1::text::jsonb) AS q(source text, "sequenceNumber" text,
-       "partitionKey" text, reason text, payload text)
-     ON CONFLICT DO NOTHING
-     RETURNING source, sequence_number`,
-    [JSON.stringify(records)],
-  );
+  const answer = answers[0]!;
+  const alerts = (JSON.parse(answer.alerts) as AlertRow[]).map((row) => alertOfRow(row));
   // The same record twice in one batch was stored once: the first one counts.
-  const stored = new Set(rows.map((row) => quarantineKey(row.source, row.sequence_number)));
-  return records.filter((q) => stored.delete(quarantineKey(q.source, q.sequenceNumber)));
+  const kept = new Set(
+    (JSON.parse(answer.quarantined) as [string, string][]).map(([source, sequenceNumber]) =>
+      keyOf(source, sequenceNumber),
+    ),
+  );
+  return {
+    alerts,
+    quarantined: quarantined.filter((q) => kept.delete(keyOf(q.source, q.sequenceNumber))),
+  };
 }
-
-const quarantineKey = (source: string, sequenceNumber: string) =>
-  `${source}\u0000${sequenceNumber}`;

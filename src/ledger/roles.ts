@@ -5,7 +5,7 @@ const ROLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 /**
  * Grants an existing role exactly what the running service needs on the ledger's schema
  * (PRC-4: "the app's role cannot UPDATE/DELETE ledger rows"): SELECT and INSERT everywhere,
- * UPDATE only of an alert's status and a key's revocation, and the partition function.
+ * UPDATE only of an alert's status and a key's revocation, and the ledger's functions.
  * Run by the owner (the migrating role); the service then connects as `role`, which owns
  * nothing, so it can neither change ledger rows nor disable the triggers that forbid it.
  */
@@ -24,6 +24,7 @@ export async function grantApplicationRole(db: SqlClient, role: string): Promise
       GRANT UPDATE (status, updated_at) ON ${schema}.alerts TO ${role};
       GRANT UPDATE (revoked_at) ON ${schema}.api_keys TO ${role};
       GRANT EXECUTE ON FUNCTION ${schema}.ensure_transactions_partition(date) TO ${role};
+      GRANT EXECUTE ON FUNCTION ${schema}.ledger_claim_and_lock(jsonb) TO ${role};
       REVOKE INSERT ON ${schema}.schema_migrations FROM ${role};
     `),
   );

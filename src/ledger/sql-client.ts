@@ -21,8 +21,18 @@ export function textArray(values: string[]): string {
   return `{${values.map((v) => `"${v.replace(/["\\]/g, "\\$&")}"`).join(",")}}`;
 }
 
+export interface QueryOptions {
+  /**
+   * Names the statement so that pg prepares it once per connection and then only binds and
+   * executes it: for the statements of every batch and request, whose parsing and planning
+   * (on the partitioned ledger above all) would otherwise be paid each time. One name, one
+   * text. PGlite, in process, ignores it.
+   */
+  name?: string;
+}
+
 export interface SqlClient {
-  query<T>(text: string, params?: SqlParam[]): Promise<{ rows: T[] }>;
+  query<T>(text: string, params?: SqlParam[], options?: QueryOptions): Promise<{ rows: T[] }>;
   /** Runs a script of several statements without parameters (migrations). */
   exec(script: string): Promise<void>;
   /**
@@ -37,8 +47,11 @@ type PgQueryable = Pick<pg.PoolClient, "query">;
 
 function pgQueries(conn: PgQueryable): Pick<SqlClient, "query" | "exec"> {
   return {
-    async query<T>(text: string, params: SqlParam[] = []) {
-      const result = await conn.query(text, params);
+    async query<T>(text: string, params: SqlParam[] = [], options: QueryOptions = {}) {
+      const result =
+        options.name === undefined
+          ? await conn.query(text, params)
+          : await conn.query({ name: options.name, text, values: params });
       return { rows: result.rows as T[] };
     },
     async exec(script: string) {

@@ -42,6 +42,7 @@ export async function existingIds(
        LIMIT 1
      ) AS stored`,
     [merchantId, textArray(ids)],
+    { name: "txwatch_existing_ids" },
   );
   return new Set(rows.map((r) => r.transaction_id));
 }
