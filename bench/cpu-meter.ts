@@ -46,8 +46,9 @@ function postgresSeconds(): number | undefined {
     const close = stat.lastIndexOf(")");
     if (stat.slice(open + 1, close) !== "postgres") continue;
     const fields = stat.slice(close + 2).split(" ");
-    // utime and stime are fields 14 and 15 of stat, 12th and 13th after the name.
-    ticks += Number(fields[11]) + Number(fields[12]);
+    // utime, stime, cutime and cstime: fields 14-17 of stat, 12th-15th after the name. The
+    // postmaster's cutime and cstime hold the backends that exited, whose own entries are gone.
+    ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
     found = true;
   }
   return found ? ticks / TICKS_PER_SECOND : undefined;

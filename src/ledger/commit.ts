@@ -44,8 +44,8 @@ export async function ensureMonthPartitions(db: SqlClient, monthStarts: string[]
 }
 
 /**
- * What one commit stored, each a subset of what it was given (the same objects, in order): the
- * records that were new, the alerts created, and the quarantine rows that were new.
+ * What one commit stored: the records that were new and the quarantine rows that were new (each
+ * a subset of what it was given: the same objects, in order), and the alerts it created.
  */
 export interface StoredBatch {
   inserted: LedgerRecord[];
@@ -53,7 +53,7 @@ export interface StoredBatch {
   quarantined: QuarantineRecord[];
 }
 
-const NOTHING: StoredBatch = { inserted: [], alerts: [], quarantined: [] };
+const nothing = (): StoredBatch => ({ inserted: [], alerts: [], quarantined: [] });
 
 /**
  * Writes one batch in one transaction of four round trips, whatever its size: BEGIN; claiming
@@ -68,13 +68,13 @@ export async function commitBatch(
   alerts: AlertDraft[],
   quarantined: QuarantineRecord[],
 ): Promise<StoredBatch> {
-  if (records.length === 0 && quarantined.length === 0) return NOTHING;
+  if (records.length === 0 && quarantined.length === 0) return nothing();
   return db.transaction(async (tx) => {
     const { fresh, rows } =
       records.length === 0 ? { fresh: [], rows: [] } : await claimAndChain(tx, records);
     const keys = new Set(fresh.map((r) => keyOf(r.tx.merchantId, r.tx.transactionId)));
     const drafts = alerts.filter((a) => keys.has(keyOf(a.merchantId, a.transactionId)));
-    if (rows.length === 0 && quarantined.length === 0) return NOTHING;
+    if (rows.length === 0 && quarantined.length === 0) return nothing();
     const written = await writeRows(tx, rows, drafts, quarantined);
     return { inserted: fresh, alerts: written.alerts, quarantined: written.quarantined };
   });
@@ -191,6 +191,8 @@ async function writeRows(
        SELECT q.source, q."sequenceNumber", q."partitionKey", q.reason, q.payload
        FROM jsonb_to_recordset($3::text::jsonb) AS q(source text, "sequenceNumber" text,
          "partitionKey" text, reason text, payload text)
+       -- In key order, as the keys are claimed: writers with overlapping rows wait in turn.
+       ORDER BY q.source, q."sequenceNumber"
        ON CONFLICT DO NOTHING
        RETURNING source, sequence_number
      )

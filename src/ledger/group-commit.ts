@@ -63,18 +63,35 @@ export class GroupCommitter {
   }
 
   private async commitGroup(group: Waiting[]): Promise<void> {
+    // A transaction in two batches of the group belongs to the first, as it would if each were
+    // committed alone in turn: the later copy, and the alerts its own decision drafted, go.
+    const taken = new Set<string>();
+    const records: LedgerRecord[] = [];
+    const alerts: AlertDraft[] = [];
+    for (const batch of group) {
+      const own = new Set<string>();
+      for (const record of batch.records) {
+        const key = keyOf(record.tx.merchantId, record.tx.transactionId);
+        if (taken.has(key) && !own.has(key)) continue;
+        taken.add(key);
+        own.add(key);
+        records.push(record);
+      }
+      alerts.push(...batch.alerts.filter((a) => own.has(keyOf(a.merchantId, a.transactionId))));
+    }
     let stored: StoredBatch;
     try {
       stored = await this.commit(
-        group.flatMap((b) => b.records),
-        group.flatMap((b) => b.alerts),
+        records,
+        alerts,
         group.flatMap((b) => b.quarantined),
       );
     } catch {
       for (const batch of group) await this.commitAlone(batch);
       return;
     }
-    // What was stored are the very objects handed in, so each batch finds its own by identity.
+    // Stored records and quarantine rows are the very objects handed in: each batch finds its
+    // own by identity, and its alerts by its records' keys.
     const inserted = new Set(stored.inserted);
     const quarantined = new Set(stored.quarantined);
     for (const batch of group) {

@@ -14,8 +14,7 @@ export type SqlParam = string | number | null;
 
 /**
  * A text[] parameter as PostgreSQL's array literal (cast it: `$1::text[]`): every element
- * quoted, with `"` and `\` escaped. Unlike JSON unpacked in a subquery, the planner sees the
- * values, so `= ANY ($1::text[])` on an indexed column probes the index for each.
+ * quoted, with `"` and `\` escaped.
  */
 export function textArray(values: string[]): string {
   return `{${values.map((v) => `"${v.replace(/["\\]/g, "\\$&")}"`).join(",")}}`;

@@ -115,13 +115,23 @@ test("PRC-4 a record handed in twice in one group is stored once, for the batch 
   const { calls, committer } = heldCommits();
   const lead = batch(1);
   const b = batch(2);
-  const again = { ...b.records[1]!, tx: { ...b.records[1]!.tx } };
+  // The same transaction again, decided otherwise (a redelivery after a ruleset change).
+  const again = {
+    ...b.records[1]!,
+    tx: { ...b.records[1]!.tx },
+    decision: {
+      ...b.records[1]!.decision,
+      reasons: [{ rule: "later-rule", score: 99, detail: "decided again" }],
+    },
+  };
   const first = committer.submit(lead.records, [], []);
   const early = committer.submit(b.records, b.alerts, []);
   const late = committer.submit([again], alertDrafts(again), []);
   calls[0]!.finish();
   await first;
   await tick();
+  assert.deepEqual(calls[1]!.records, b.records, "the later copy is not handed to the database");
+  assert.deepEqual(calls[1]!.alerts, b.alerts, "nor are the alerts its own decision drafted");
   calls[1]!.finish();
   assert.deepEqual((await early).inserted, b.records);
   assert.equal((await early).alerts.length, b.alerts.length);

@@ -5,8 +5,8 @@
 -- In this order, as the three statements did: claims the batch's keys (in key order, so two
 -- writers claiming overlapping keys wait in turn and never deadlock), then, when it claimed
 -- any, takes the chain lock and reads the head. The head is read by a statement of its own
--- after the lock: a VOLATILE function's statements each take a fresh snapshot, so it sees what
--- the previous writer committed.
+-- after the lock: under READ COMMITTED (the ledger's isolation level) each statement of a
+-- VOLATILE function takes a fresh snapshot, so it sees what the previous writer committed.
 CREATE FUNCTION ledger_claim_and_lock(batch jsonb)
 RETURNS TABLE (claimed jsonb, head_seq bigint, head_hash text, locked_at timestamptz)
 LANGUAGE plpgsql VOLATILE AS $$

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { GENESIS_HASH, rowHash, type SqlLedger, verifyChain } from "../../../src/ledger/index.ts";
+import { GENESIS_HASH, rowHash, SqlLedger, verifyChain } from "../../../src/ledger/index.ts";
 import {
   chainRowOf,
   LEDGER_ROW_COLUMNS,
@@ -134,11 +134,12 @@ export function registerChainTests(ctx: SuiteContext): void {
     const ledger = ctx.ledger();
     const merchantId = uniqueMerchant();
     const records = ledgerRecords(merchantId, 40);
-    // Concurrent batches: the head lock must give each row a distinct, gapless seq.
+    // Eight writers over one database, as eight processes would be: each SqlLedger groups only
+    // its own batches, so their transactions meet at the chain lock, which must give each row
+    // a distinct, gapless seq.
+    const writers = Array.from({ length: 8 }, () => new SqlLedger(ledger.db));
     await Promise.all(
-      Array.from({ length: 8 }, (_, i) =>
-        ledger.commitBatch(records.slice(i * 5, i * 5 + 5), [], []),
-      ),
+      writers.map((writer, i) => writer.commitBatch(records.slice(i * 5, i * 5 + 5), [], [])),
     );
     const { rows } = await ledger.db.query<{ seq: string }>(
       "SELECT seq::text AS seq FROM transactions t WHERE t.merchant_id = $1 ORDER BY t.seq",

@@ -190,17 +190,21 @@ export function registerStorageTests(ctx: SuiteContext): void {
   });
 
   test("PRC-4 a batch the database refuses fails alone when committed with others, which are stored", async () => {
-    const ledger = ctx.ledger();
+    const { client, transactions } = counting(ctx.ledger().db);
+    const ledger = new SqlLedger(client);
     const merchantId = uniqueMerchant();
     await ledger.commitBatch([ledgerRecord({ merchantId })], [], []);
     const [good1, good2] = [ledgerRecords(merchantId, 2), ledgerRecords(merchantId, 2)];
     // Past the bigint column: the insert fails in the database, rolling back its transaction.
     const refused = [ledgerRecord({ merchantId, amount: 2 ** 70 })];
+    const before = transactions();
     const outcomes = await Promise.allSettled([
       ledger.commitBatch(good1!, [], []),
       ledger.commitBatch(refused, [], []),
       ledger.commitBatch(good2!, [], []),
     ]);
+    // The first batch alone; the other two together, refused; then each of them alone.
+    assert.equal(transactions() - before, 4);
     assert.deepEqual(
       outcomes.map((o) => o.status),
       ["fulfilled", "rejected", "fulfilled"],
@@ -223,6 +227,8 @@ export function registerStorageTests(ctx: SuiteContext): void {
       FROM pg_stat_xact_user_tables
       WHERE relname = 'transaction_keys' AND schemaname = current_schema()`;
     const { probe, all } = await ledger.db.transaction(async (tx) => {
+      // An index-only scan reads no rows it could count: every plan must fetch what it reads.
+      await tx.query("SET LOCAL enable_indexonlyscan = off");
       const read = async () => (await tx.query<{ n: number }>(keysRead)).rows[0]?.n ?? 0;
       const start = await read();
       const found = await existingIds(tx, merchantId, asked);
