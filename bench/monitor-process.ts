@@ -8,6 +8,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { AlertHub } from "../src/alerts/hub.ts";
@@ -92,6 +93,9 @@ const cpuSeconds = () => {
   return (user + system) / 1e6;
 };
 let cpuAtMark = cpuSeconds();
+// Every round trip to PostgreSQL or Redis waits for the event loop: its delay is part of latency.
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+loopDelay.enable();
 
 process.on("message", async (request: MonitorRequest) => {
   switch (request.type) {
@@ -101,6 +105,7 @@ process.on("message", async (request: MonitorRequest) => {
       latencies.clear();
       committed = 0;
       cpuAtMark = cpuSeconds();
+      loopDelay.reset();
       send({ type: "marked" });
       return;
     case "progress":
@@ -115,6 +120,10 @@ process.on("message", async (request: MonitorRequest) => {
         latencyMs: latencies.percentiles([50, 95, 99]),
         peakRssMb: peakRssMb(),
         cpuSeconds: cpuSeconds() - cpuAtMark,
+        loopDelayMs: {
+          p50: Number((loopDelay.percentile(50) / 1e6).toFixed(1)),
+          p99: Number((loopDelay.percentile(99) / 1e6).toFixed(1)),
+        },
       });
       return;
     case "stop":

@@ -31,5 +31,7 @@ export type MonitorReply =
       peakRssMb: number;
       /** CPU (user and system) the monitor process used since the mark, in seconds. */
       cpuSeconds: number;
+      /** The monitor's event-loop delay since the mark, in ms (perf_hooks). */
+      loopDelayMs: { p50: number; p99: number };
     }
   | { type: "stopped"; peakRssMb: number };

@@ -220,6 +220,7 @@ const result = {
     perSecond: throughput,
     latencyMsWhenSaturated: ms(saturated.latencyMs),
     cpu: saturatedCpu,
+    eventLoopDelayMs: saturated.loopDelayMs,
   },
   latency: {
     offeredPerSecond: rate,
@@ -229,6 +230,7 @@ const result = {
     senderLateMs: steady.lateMs,
     ms: ms(atRate.latencyMs),
     cpu: steadyCpu,
+    eventLoopDelayMs: atRate.loopDelayMs,
   },
   perTransaction: {
     redisCommands: perTx(saturated.commands),
@@ -241,6 +243,8 @@ const result = {
   ratioOfCeiling: Number((throughput / ceilingPerSecond).toFixed(3)),
 };
 
+const loopDelay = (delay: { p50: number; p99: number }) =>
+  `p50 ${delay.p50} ms, p99 ${delay.p99} ms (the monitor's, where every round trip waits)`;
 const out = (label: string, text: string) => console.log(`${label.padEnd(28)}${text}`);
 out(
   "transactions",
@@ -255,12 +259,14 @@ out("end to end", `${result.throughput.seconds} s -> ${throughput} tx/s decided 
 const sat = result.throughput.latencyMsWhenSaturated;
 out("  latency when saturated", `p50 ${sat.p50} ms, p95 ${sat.p95} ms, p99 ${sat.p99} ms`);
 out("  CPU per transaction", formatCpu(saturatedCpu));
+out("  event loop delay", loopDelay(saturated.loopDelayMs));
 const lat = result.latency.ms;
 out(
   `latency at ${rate}/s offered`,
   `p50 ${lat.p50} ms, p95 ${lat.p95} ms, p99 ${lat.p99} ms (${atRate.committed} tx over ${steadySeconds} s)`,
 );
 out("  CPU per transaction", formatCpu(steadyCpu));
+out("  event loop delay", loopDelay(atRate.loopDelayMs));
 out(
   "per transaction",
   `${result.perTransaction.redisCommands} Redis commands, ${result.perTransaction.sqlStatements} SQL statements`,
