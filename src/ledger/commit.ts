@@ -4,7 +4,8 @@ import { type AlertRow, alertOfRow, canonicalInstant, isoSql } from "./rows.ts";
 import type { SqlClient } from "./sql-client.ts";
 import type { Alert, AlertDraft, LedgerRecord, QuarantineRecord } from "./types.ts";
 
-const keyOf = (merchantId: string, transactionId: string) => `${merchantId}\u0000${transactionId}`;
+/** One text per (merchant, transaction) or (source, sequence number), for sets and maps. */
+export const keyOf = (first: string, second: string) => `${first}\u0000${second}`;
 
 /**
  * The card as the contract defines it after ingest (token, BIN, last 4) and nothing else:

@@ -1,4 +1,4 @@
-import type { StoredBatch } from "./commit.ts";
+import { keyOf, type StoredBatch } from "./commit.ts";
 import type { AlertDraft, LedgerRecord, QuarantineRecord } from "./types.ts";
 
 export type CommitFn = (
@@ -14,8 +14,6 @@ interface Waiting {
   resolve: (stored: StoredBatch) => void;
   reject: (error: unknown) => void;
 }
-
-const keyOf = (merchantId: string, transactionId: string) => `${merchantId}\u0000${transactionId}`;
 
 /**
  * Group commit: batches handed in while a commit is running (the stream's partitions finish
