@@ -29,7 +29,11 @@ export class GroupCommitter {
   private waiting: Waiting[] = [];
   private running: Promise<void> | undefined;
 
-  constructor(private readonly commit: CommitFn) {}
+  constructor(
+    private readonly commit: CommitFn,
+    /** Told when a group failed, before its batches are committed one by one. */
+    private readonly onGroupFailure: (error: unknown, batches: number) => void = () => {},
+  ) {}
 
   submit(
     records: LedgerRecord[],
@@ -84,7 +88,9 @@ export class GroupCommitter {
         alerts,
         group.flatMap((b) => b.quarantined),
       );
-    } catch {
+    } catch (error) {
+      // Reported even when every batch then commits alone, or the failure would leave no trace.
+      this.onGroupFailure(error, group.length);
       for (const batch of group) await this.commitAlone(batch);
       return;
     }

@@ -30,14 +30,20 @@ export class SqlLedger implements Ledger {
   private readonly preparedMonths = new Set<string>();
   private closed = false;
   private readonly committer: GroupCommitter;
+  /**
+   * Told when batches committed together failed as a group, before each is committed alone
+   * (those that then fail are reported to their callers). The runtime logs it.
+   */
+  onGroupFailure: (error: unknown, batches: number) => void = () => {};
 
   constructor(
     /** Exposed for administration and tests (raw SQL through the same connection). */
     readonly db: SqlClient,
     private readonly now: () => number = Date.now,
   ) {
-    this.committer = new GroupCommitter((records, alerts, quarantined) =>
-      commitBatch(db, records, alerts, quarantined),
+    this.committer = new GroupCommitter(
+      (records, alerts, quarantined) => commitBatch(db, records, alerts, quarantined),
+      (error, batches) => this.onGroupFailure(error, batches),
     );
   }
 

@@ -6,7 +6,7 @@ import { webhookPublisher } from "../alerts/webhook.ts";
 import { type Config, decodeTokenKey } from "../config.ts";
 import { MemoryHistoryStore, RedisHistoryStore } from "../history/index.ts";
 import type { HistoryStore } from "../history/types.ts";
-import { openEmbeddedLedger, openPostgresLedger } from "../ledger/index.ts";
+import { openEmbeddedLedger, openPostgresLedger, type SqlLedger } from "../ledger/index.ts";
 import type { Ledger } from "../ledger/types.ts";
 import type { Logger } from "../observability/logger.ts";
 import { createMetrics, type Metrics } from "../observability/metrics.ts";
@@ -38,7 +38,9 @@ export interface Runtime {
 }
 
 /** Embedded (PGlite) unless DATABASE_URL is set. The embedded one locks the data directory. */
-export async function openLedger(config: Config): Promise<{ ledger: Ledger; release: () => void }> {
+export async function openLedger(
+  config: Config,
+): Promise<{ ledger: SqlLedger; release: () => void }> {
   if (config.DATABASE_URL !== undefined) {
     const ledger = await openPostgresLedger({
       connectionString: config.DATABASE_URL,
@@ -89,6 +91,8 @@ export async function openRuntime(config: Config, log: Logger): Promise<Runtime>
   try {
     const { ledger, release } = await openLedger(config);
     closers.push(release, () => ledger.close());
+    ledger.onGroupFailure = (err, batches) =>
+      log.warn({ err, batches }, "batches committed together failed; committing each alone");
     const applied = await ledger.migrate();
     if (applied.length > 0) log.info({ applied }, "ledger migrated");
 

@@ -66,7 +66,11 @@ function heldCommits(options: { refuse?: (r: LedgerRecord) => boolean } = {}) {
         },
       });
     });
-  return { calls, committer: new GroupCommitter(commit) };
+  const groupFailures: { error: string; batches: number }[] = [];
+  const committer = new GroupCommitter(commit, (error, batches) =>
+    groupFailures.push({ error: (error as Error).message, batches }),
+  );
+  return { calls, committer, groupFailures };
 }
 
 const tick = () => new Promise((resolve) => setImmediate(resolve));
@@ -140,7 +144,9 @@ test("PRC-4 a record handed in twice in one group is stored once, for the batch 
 
 test("PRC-4 when a group fails each batch is committed alone, so only the refused one fails", async () => {
   const bad = batch(1);
-  const { calls, committer } = heldCommits({ refuse: (r) => r === bad.records[0] });
+  const { calls, committer, groupFailures } = heldCommits({
+    refuse: (r) => r === bad.records[0],
+  });
   const lead = batch(1);
   const [x, y] = [batch(2), batch(2)];
   const first = committer.submit(lead.records, [], []);
@@ -163,10 +169,12 @@ test("PRC-4 when a group fails each batch is committed alone, so only the refuse
     [x.records, bad.records, y.records],
   );
   assert.deepEqual(await Promise.all(outcomes), [2, "refused by the database", 2]);
+  // The group's failure is reported once, though two of its three batches then committed.
+  assert.deepEqual(groupFailures, [{ error: "refused by the database", batches: 3 }]);
 });
 
 test("PRC-4 a batch committed alone that fails rejects its caller only, and later batches go on", async () => {
-  const { calls, committer } = heldCommits();
+  const { calls, committer, groupFailures } = heldCommits();
   const [a, b] = [batch(1), batch(1)];
   const failed = committer.submit(a.records, [], []);
   await tick();
@@ -177,4 +185,5 @@ test("PRC-4 a batch committed alone that fails rejects its caller only, and late
   assert.equal(calls.length, 2, "the failed batch is not retried by the committer");
   calls[1]!.finish();
   assert.deepEqual((await next).inserted, b.records);
+  assert.deepEqual(groupFailures, [], "a batch alone is its caller's to report");
 });
