@@ -12,14 +12,6 @@ import type pg from "pg";
  */
 export type SqlParam = string | number | null;
 
-/**
- * A text[] parameter as PostgreSQL's array literal (cast it: `$1::text[]`): every element
- * quoted, with `"` and `\` escaped.
- */
-export function textArray(values: string[]): string {
-  return `{${values.map((v) => `"${v.replace(/["\\]/g, "\\$&")}"`).join(",")}}`;
-}
-
 export interface QueryOptions {
   /**
    * Names the statement so that pg prepares it once per connection and then only binds and

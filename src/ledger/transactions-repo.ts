@@ -6,7 +6,7 @@ import {
   type LedgerRow,
   storedTransactionOf,
 } from "./rows.ts";
-import { type SqlClient, type SqlParam, textArray } from "./sql-client.ts";
+import type { SqlClient, SqlParam } from "./sql-client.ts";
 import type { ApiKeyRecord, QuarantineRecord, StoredTransaction } from "./types.ts";
 
 export async function getTransaction(
@@ -35,13 +35,13 @@ export async function existingIds(
   // ledger and was paid by every ingest request.
   const { rows } = await db.query<{ transaction_id: string }>(
     `SELECT id.transaction_id
-     FROM unnest($2::text[]) AS id(transaction_id)
+     FROM jsonb_array_elements_text($2::text::jsonb) AS id(transaction_id)
      CROSS JOIN LATERAL (
        SELECT 1 FROM transaction_keys k
        WHERE k.merchant_id = $1 AND k.transaction_id = id.transaction_id
        LIMIT 1
      ) AS stored`,
-    [merchantId, textArray(ids)],
+    [merchantId, JSON.stringify(ids)],
     { name: "txwatch_existing_ids" },
   );
   return new Set(rows.map((r) => r.transaction_id));
