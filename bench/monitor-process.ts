@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { monitorEventLoopDelay } from "node:perf_hooks";
+import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { Redis } from "ioredis";
 import pg from "pg";
 import { AlertHub } from "../src/alerts/hub.ts";
@@ -96,6 +96,9 @@ let cpuAtMark = cpuSeconds();
 // Every round trip to PostgreSQL or Redis waits for the event loop: its delay is part of latency.
 const loopDelay = monitorEventLoopDelay({ resolution: 1 });
 loopDelay.enable();
+// The share of time the one JavaScript thread was busy: everything but the services' own work
+// queues for it, so it is the monitor's utilisation in the queueing sense.
+let loopAtMark = performance.eventLoopUtilization();
 
 process.on("message", async (request: MonitorRequest) => {
   switch (request.type) {
@@ -106,6 +109,7 @@ process.on("message", async (request: MonitorRequest) => {
       committed = 0;
       cpuAtMark = cpuSeconds();
       loopDelay.reset();
+      loopAtMark = performance.eventLoopUtilization();
       send({ type: "marked" });
       return;
     case "progress":
@@ -120,6 +124,7 @@ process.on("message", async (request: MonitorRequest) => {
         latencyMs: latencies.percentiles([50, 95, 99]),
         peakRssMb: peakRssMb(),
         cpuSeconds: cpuSeconds() - cpuAtMark,
+        loopBusy: Number(performance.eventLoopUtilization(loopAtMark).utilization.toFixed(3)),
         loopDelayMs: {
           p50: Number((loopDelay.percentile(50) / 1e6).toFixed(1)),
           p99: Number((loopDelay.percentile(99) / 1e6).toFixed(1)),

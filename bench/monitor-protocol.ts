@@ -33,5 +33,7 @@ export type MonitorReply =
       cpuSeconds: number;
       /** The monitor's event-loop delay since the mark, in ms (perf_hooks). */
       loopDelayMs: { p50: number; p99: number };
+      /** Event-loop utilisation since the mark, 0..1. */
+      loopBusy: number;
     }
   | { type: "stopped"; peakRssMb: number };

@@ -221,6 +221,7 @@ const result = {
     latencyMsWhenSaturated: ms(saturated.latencyMs),
     cpu: saturatedCpu,
     eventLoopDelayMs: saturated.loopDelayMs,
+    eventLoopBusy: saturated.loopBusy,
   },
   latency: {
     offeredPerSecond: rate,
@@ -231,6 +232,7 @@ const result = {
     ms: ms(atRate.latencyMs),
     cpu: steadyCpu,
     eventLoopDelayMs: atRate.loopDelayMs,
+    eventLoopBusy: atRate.loopBusy,
   },
   perTransaction: {
     redisCommands: perTx(saturated.commands),
@@ -243,8 +245,8 @@ const result = {
   ratioOfCeiling: Number((throughput / ceilingPerSecond).toFixed(3)),
 };
 
-const loopDelay = (delay: { p50: number; p99: number }) =>
-  `p50 ${delay.p50} ms, p99 ${delay.p99} ms (the monitor's, where every round trip waits)`;
+const loopDelay = (report: { loopDelayMs: { p50: number; p99: number }; loopBusy: number }) =>
+  `${Math.round(report.loopBusy * 100)}% busy, delay p50 ${report.loopDelayMs.p50} ms, p99 ${report.loopDelayMs.p99} ms (the monitor's one thread, where every round trip waits)`;
 const out = (label: string, text: string) => console.log(`${label.padEnd(28)}${text}`);
 out(
   "transactions",
@@ -259,14 +261,14 @@ out("end to end", `${result.throughput.seconds} s -> ${throughput} tx/s decided 
 const sat = result.throughput.latencyMsWhenSaturated;
 out("  latency when saturated", `p50 ${sat.p50} ms, p95 ${sat.p95} ms, p99 ${sat.p99} ms`);
 out("  CPU per transaction", formatCpu(saturatedCpu));
-out("  event loop delay", loopDelay(saturated.loopDelayMs));
+out("  event loop", loopDelay(saturated));
 const lat = result.latency.ms;
 out(
   `latency at ${rate}/s offered`,
   `p50 ${lat.p50} ms, p95 ${lat.p95} ms, p99 ${lat.p99} ms (${atRate.committed} tx over ${steadySeconds} s)`,
 );
 out("  CPU per transaction", formatCpu(steadyCpu));
-out("  event loop delay", loopDelay(atRate.loopDelayMs));
+out("  event loop", loopDelay(atRate));
 out(
   "per transaction",
   `${result.perTransaction.redisCommands} Redis commands, ${result.perTransaction.sqlStatements} SQL statements`,

@@ -53,7 +53,7 @@ export interface HistoryItem {
   cardToken?: string;
   /** The ids of the entities this transaction belongs to; absent ones are not tracked. */
   entities: Partial<Record<EntityKind, string>>;
-  queries: WindowQuery[];
+  queries: readonly WindowQuery[];
 }
 
 export interface HistoryResult {

@@ -46,15 +46,23 @@ export function canonicalJson(value: unknown): string {
       if (!Number.isFinite(value)) throw new Error(`cannot hash the non-finite number ${value}`);
       return JSON.stringify(value);
     case "object": {
+      // Built by concatenation: this runs for every row of every commit, on the event loop.
       if (Array.isArray(value)) {
-        return `[${value.map((item) => (item === undefined ? "null" : canonicalJson(item))).join(",")}]`;
+        let out = "[";
+        for (let i = 0; i < value.length; i++) {
+          const item: unknown = value[i];
+          out += (i === 0 ? "" : ",") + (item === undefined ? "null" : canonicalJson(item));
+        }
+        return `${out}]`;
       }
       const record = value as Record<string, unknown>;
-      const members = Object.keys(record)
-        .filter((key) => record[key] !== undefined)
-        .sort()
-        .map((key) => `${JSON.stringify(key)}:${canonicalJson(record[key])}`);
-      return `{${members.join(",")}}`;
+      let out = "{";
+      for (const key of Object.keys(record).sort()) {
+        const member = record[key];
+        if (member === undefined) continue;
+        out += `${out === "{" ? "" : ","}${JSON.stringify(key)}:${canonicalJson(member)}`;
+      }
+      return `${out}}`;
     }
     default:
       throw new Error(`cannot hash a value of type ${typeof value}`);

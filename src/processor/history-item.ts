@@ -2,7 +2,7 @@ import type { HistoryItem, WindowQuery } from "../history/types.ts";
 import { eventTimeOf, type StreamEnvelope } from "../transaction/types.ts";
 
 /** What the history records of a transaction: its entities, amount, card, country and time. */
-export function historyItemOf(env: StreamEnvelope, queries: WindowQuery[]): HistoryItem {
+export function historyItemOf(env: StreamEnvelope, queries: readonly WindowQuery[]): HistoryItem {
   const tx = env.tx;
   const cardToken = tx.paymentMethod.card?.token;
   return {

@@ -28,9 +28,16 @@ export function canonicalDuration(text: string): string {
   return `${seconds}s`;
 }
 
+/** Validated durations seen so far: a ruleset has a handful, asked for on every transaction. */
+const validated = new Map<string, number>();
+
 /** Seconds of a duration already validated by the schema. */
 export function windowSeconds(text: string): number {
-  const seconds = parseDuration(text);
-  if (seconds === undefined) throw new Error(`not a validated duration: ${text}`);
+  let seconds = validated.get(text);
+  if (seconds === undefined) {
+    seconds = parseDuration(text);
+    if (seconds === undefined) throw new Error(`not a validated duration: ${text}`);
+    validated.set(text, seconds);
+  }
   return seconds;
 }

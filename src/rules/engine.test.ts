@@ -69,6 +69,14 @@ test("PRC-3 plan is deterministic: the same transaction always gets the same que
   assert.deepEqual(planned.plan(tx), planned.plan(structuredClone(tx)));
 });
 
+test("PRC-3 a transaction is planned once: evaluate reuses the plan the history was asked with", () => {
+  const tx = makeTx({ amount: 950000 });
+  const first = planned.plan(tx);
+  assert.equal(planned.plan(tx), first, "the same plan object for the same transaction");
+  assert.ok(Object.isFrozen(first), "a shared plan cannot be changed by one of its users");
+  assert.notEqual(planned.plan(structuredClone(tx)), first, "another object is planned anew");
+});
+
 test("PRC-3 evaluate reads each window result at its planned position", () => {
   const tx = makeTx();
   const verdict = decide(planned, tx, {

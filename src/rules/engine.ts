@@ -48,12 +48,21 @@ export function compileRuleset(doc: RulesetDocument): CompiledRuleset {
   const version = rulesetVersion(source);
   const active = source.rules.filter((rule) => rule.enabled);
 
-  function plan(tx: Transaction): WindowQuery[] {
-    const unique = new Map<string, WindowQuery>();
-    for (const rule of active) {
-      for (const query of queriesOf(rule, tx)) unique.set(queryKey(query), query);
+  // The processor plans a transaction's queries for the history, then evaluates it: the second
+  // plan is the first one's, as long as the transaction object lives.
+  const plans = new WeakMap<Transaction, readonly WindowQuery[]>();
+
+  function plan(tx: Transaction): readonly WindowQuery[] {
+    let planned = plans.get(tx);
+    if (planned === undefined) {
+      const unique = new Map<string, WindowQuery>();
+      for (const rule of active) {
+        for (const query of queriesOf(rule, tx)) unique.set(queryKey(query), query);
+      }
+      planned = Object.freeze([...unique.values()].sort(compareQueries));
+      plans.set(tx, planned);
     }
-    return [...unique.values()].sort(compareQueries);
+    return planned;
   }
 
   function evaluate(tx: Transaction, eventTime: number, history: HistoryResult): Verdict {

@@ -20,6 +20,6 @@ export interface CompiledRuleset {
   readonly version: string;
   /** The normalized ruleset document, as loaded (for display and replay reports). */
   readonly source: unknown;
-  plan(tx: Transaction): WindowQuery[];
+  plan(tx: Transaction): readonly WindowQuery[];
   evaluate(tx: Transaction, eventTime: number, history: HistoryResult): Verdict;
 }

@@ -31,6 +31,11 @@ export interface LocalLogOptions {
    * cannot exhaust memory. @default 1,000,000 memory-only, unlimited when durable
    */
   maxPendingRecords?: number;
+  /**
+   * Least time between two checkpoint writes of a partition, in ms: a crash redelivers at most
+   * this much of handled records, which processing tolerates. @default 100
+   */
+  checkpointIntervalMs?: number;
   /** Backoff between redeliveries of a failed batch. @default { baseMs: 100, maxMs: 5000 } */
   retry?: BackoffPolicy;
   /** Told about errors the stream recovers from itself (a failed append, a handler throw). */
@@ -38,6 +43,7 @@ export interface LocalLogOptions {
 }
 
 const DEFAULT_IDLE_MS = 1000;
+const DEFAULT_CHECKPOINT_INTERVAL_MS = 100;
 
 interface WriteJob {
   byPartition: Map<number, { entries: FrameInput[]; indexes: number[] }>;
@@ -62,6 +68,7 @@ export class LocalLogStream implements Stream {
   private readonly retry: BackoffPolicy;
   private readonly onError: (error: unknown, context: string) => void;
   private readonly dir: string | undefined;
+  private readonly checkpointIntervalMs: number;
   private nextSeq: number;
   private queue: WriteJob[] = [];
   private queuedRecords = 0;
@@ -77,6 +84,7 @@ export class LocalLogStream implements Stream {
     this.dir = options.dir;
     this.retry = options.retry ?? { baseMs: 100, maxMs: 5000 };
     this.onError = options.onError ?? (() => {});
+    this.checkpointIntervalMs = options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS;
     if (options.dir === undefined) {
       this.logs = Array.from({ length: this.partitions }, () => new MemoryPartition());
       this.nextSeq = 0;
@@ -198,9 +206,11 @@ export class LocalLogStream implements Stream {
     const notifier = this.notifiers[partition]!;
     const idleMs = options.idleMs ?? DEFAULT_IDLE_MS;
     let cursor = log.committed();
-    const checkpoints = new CheckpointWriter(log, (error) =>
+    const checkpoints = new CheckpointWriter(
+      log,
       // The records were handled; a lost checkpoint only means they are redelivered.
-      this.onError(error, `checkpointing partition ${partition}`),
+      (error) => this.onError(error, `checkpointing partition ${partition}`),
+      this.checkpointIntervalMs,
     );
     let failures = 0;
     const backOff = () => sleep(backoffDelay(++failures, this.retry), signal);

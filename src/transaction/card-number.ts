@@ -59,6 +59,8 @@ const GROUP = /^\d{3,8}$/;
  * groups is tried, so a number beside others ("order 12 4111 1111 1111 1111") is still found.
  */
 export function containsCardNumber(text: string): boolean {
+  // Every string of a transaction is checked; most hold too few digits to hold a card number.
+  if (digitCount(text) < MIN_PAN) return false;
   for (const [run] of text.matchAll(DIGIT_RUN)) {
     const groups = run.split(SEPARATOR);
     for (let i = 0; i < groups.length; i++) {
@@ -75,6 +77,15 @@ export function containsCardNumber(text: string): boolean {
     }
   }
   return false;
+}
+
+function digitCount(text: string): number {
+  let count = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 48 && code <= 57) count++;
+  }
+  return count;
 }
 
 /**

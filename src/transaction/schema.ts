@@ -42,8 +42,17 @@ export function isRfc3339WithOffset(value: string): boolean {
   return instant >= MIN_INSTANT_MS && instant <= MAX_INSTANT_MS;
 }
 
+/** Answers by code, at most 26 x 26 of them: asking ICU costs more than the rest of a parse. */
+const countryCodes = new Map<string, boolean>();
+
 export function isCountryCode(value: string): boolean {
-  return /^[A-Z]{2}$/.test(value) && REGIONS.of(value) !== undefined;
+  if (!/^[A-Z]{2}$/.test(value)) return false;
+  let known = countryCodes.get(value);
+  if (known === undefined) {
+    known = REGIONS.of(value) !== undefined;
+    countryCodes.set(value, known);
+  }
+  return known;
 }
 
 export { luhnValid } from "./card-number.ts";

@@ -80,4 +80,48 @@ describe("CheckpointWriter", () => {
     await writer.flush();
     assert.equal(log.committed().offset, 8);
   });
+
+  test("PRC-1 marks within the interval of the last write wait for it and fold into one write", async () => {
+    const log = new GatedPartition();
+    const writer = new CheckpointWriter(log, () => assert.fail("no error expected"), 40);
+    writer.mark(at(1), 0, 1);
+    log.finishWrite();
+    await tick();
+    writer.mark(at(2), 1, 1);
+    writer.mark(at(3), 2, 1);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(log.writes.length, 1, "no second write within the interval");
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    assert.deepEqual(log.writes.at(-1), { upTo: at(3), seq: 2, count: 2 });
+    assert.equal(log.writes.length, 2);
+    log.finishWrite();
+    await writer.flush();
+    assert.equal(log.committed().offset, 3);
+  });
+
+  test("PRC-1 a flush writes the last mark at once instead of waiting out the interval", async () => {
+    const log = new GatedPartition();
+    const writer = new CheckpointWriter(log, () => assert.fail("no error expected"), 60_000);
+    writer.mark(at(1), 0, 1);
+    log.finishWrite();
+    await tick();
+    writer.mark(at(7), 6, 6);
+    await tick();
+    assert.equal(log.writes.length, 1, "the second write waits for the interval");
+    const flushed = writer.flush();
+    await tick();
+    assert.equal(log.writes.length, 2, "flush ended the wait");
+    log.finishWrite();
+    await flushed;
+    assert.equal(log.committed().offset, 7);
+    // The writer is idle again, and the next mark is written at once only after the interval.
+    writer.mark(at(9), 8, 2);
+    await tick();
+    assert.equal(log.writes.length, 2);
+    const again = writer.flush();
+    await tick();
+    log.finishWrite();
+    await again;
+    assert.equal(log.committed().offset, 9);
+  });
 });

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { appendFileSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { LocalLogStream } from "../../src/stream/local-log.ts";
@@ -118,6 +125,37 @@ describe("LocalLogStream (durable)", () => {
       after.map((r) => r.n),
       range(5, 5),
     );
+  });
+
+  test("PRC-1 checkpoints are spaced by checkpointIntervalMs, and stopping writes the last one", async (t) => {
+    const dir = tempDir(t);
+    const checkpointFile = (p: number) =>
+      join(dir, `p-${String(p).padStart(3, "0")}`, "checkpoint.json");
+    const stream = new LocalLogStream({ dir, partitions: 1, checkpointIntervalMs: 60_000 });
+    t.after(() => stream.close());
+    const seen: Decoded[] = [];
+    const consumer = stream.consume(
+      async (records) => {
+        seen.push(...records.map(decode));
+        return OK;
+      },
+      { batchSize: 5 },
+    );
+    await stream.put(range(5).map((i) => txRecord("cust-1", i)));
+    await waitFor(() => seen.length === 5, "the first batch");
+    await waitFor(() => existsSync(checkpointFile(0)), "its checkpoint, written at once");
+    const first = readFileSync(checkpointFile(0), "utf8");
+    await stream.put(range(5).map((i) => txRecord("cust-1", 5 + i)));
+    await waitFor(() => seen.length === 10, "the second batch");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(stream.lag(), 5, "handled, but its checkpoint waits for the interval");
+    assert.equal(readFileSync(checkpointFile(0), "utf8"), first);
+    await consumer.stop();
+    assert.equal(stream.lag(), 0, "stop wrote the last checkpoint without waiting");
+    await stream.close();
+    const reopened = new LocalLogStream({ dir, partitions: 1 });
+    assert.equal(reopened.lag(), 0, "nothing is redelivered after a clean stop");
+    await reopened.close();
   });
 
   test("ING-2 fully consumed segments are deleted; sequence numbers keep growing after a restart", async (t) => {
