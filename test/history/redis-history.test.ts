@@ -50,6 +50,45 @@ async function keysUnder(redis: Redis, prefix: string): Promise<string[]> {
   return keys.sort();
 }
 
+/** A store whose client talks to Redis through a proxy that counts commands and round trips. */
+async function proxiedStore(): Promise<{
+  proxy: RespProxy;
+  store: RedisHistoryStore;
+  dispose: () => Promise<void>;
+}> {
+  const { hostname, port, username, password } = new URL(REDIS_URL);
+  const proxy = new RespProxy({
+    host: hostname.replace(/^\[|\]$/g, ""),
+    port: Number(port || 6379),
+  });
+  const proxyPort = await proxy.listen();
+  const prefix = uniqueName("txwtest");
+  const redis = new Redis({
+    host: "127.0.0.1",
+    port: proxyPort,
+    ...(username !== "" && { username: decodeURIComponent(username) }),
+    ...(password !== "" && { password: decodeURIComponent(password) }),
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    retryStrategy: () => null,
+  });
+  const store = new RedisHistoryStore(redis, prefix);
+  const dispose = () =>
+    cleanUp(
+      prefix,
+      () => store.close(),
+      () => proxy.close(),
+    );
+  try {
+    await redis.connect();
+    await store.ping();
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+  return { proxy, store, dispose };
+}
+
 historyStoreSuite("redis", () => freshStore());
 // The same contract with running aggregates kept for every key, however small.
 historyStoreSuite("redis with aggregates", () => freshStore(1));
@@ -85,26 +124,8 @@ describe("redis history store", () => {
   });
 
   test("PRC-2 a batch is one script call per transaction, all in one round trip", async () => {
-    const { hostname, port, username, password } = new URL(REDIS_URL);
-    const proxy = new RespProxy({
-      host: hostname.replace(/^\[|\]$/g, ""),
-      port: Number(port || 6379),
-    });
-    const proxyPort = await proxy.listen();
-    const prefix = uniqueName("txwtest");
-    const redis = new Redis({
-      host: "127.0.0.1",
-      port: proxyPort,
-      ...(username !== "" && { username: decodeURIComponent(username) }),
-      ...(password !== "" && { password: decodeURIComponent(password) }),
-      lazyConnect: true,
-      maxRetriesPerRequest: 1,
-      retryStrategy: () => null,
-    });
-    const store = new RedisHistoryStore(redis, prefix);
+    const { proxy, store, dispose } = await proxiedStore();
     try {
-      await redis.connect();
-      await store.ping();
       const queries = [window("customer", 3600), window("device", 600)];
       const batch = (from: number) =>
         Array.from({ length: 25 }, (_, i) =>
@@ -135,11 +156,32 @@ describe("redis history store", () => {
       await store.ping();
       assert.equal(proxy.roundTrips, 2);
     } finally {
-      await cleanUp(
-        prefix,
-        () => store.close(),
-        () => proxy.close(),
+      await dispose();
+    }
+  });
+
+  test("ING-1 a request's ids are claimed in one command and marked accepted in one", async () => {
+    const { proxy, store, dispose } = await proxiedStore();
+    try {
+      const ids = Array.from({ length: 20 }, (_, i) => `tx-${i}`);
+      await store.claimIds("m1", ids.slice(0, 5), "accepting r0", 60);
+      proxy.reset();
+      const held = await store.claimIds("m1", [...ids, "tx-3"], "accepting r1", 60);
+      assert.deepEqual(proxy.commands, ["evalsha"], `commands: ${proxy.commands.join(",")}`);
+      assert.equal(proxy.roundTrips, 1);
+      assert.deepEqual(
+        [...held],
+        ids.map((id, i) => [id, i < 5 ? "accepting r0" : null]),
+        "each id answers what it held, the repeated one its first answer",
       );
+      proxy.reset();
+      await store.setClaims("m1", ids, "accepted", 120);
+      // The first call of a script on a connection carries it (EVAL), later ones its hash.
+      assert.deepEqual(proxy.commands, ["eval"]);
+      assert.equal(proxy.roundTrips, 1);
+      for (const id of ids) assert.equal(await store.claimOf("m1", id), "accepted");
+    } finally {
+      await dispose();
     }
   });
 
