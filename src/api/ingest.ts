@@ -97,8 +97,9 @@ async function claim(
       deps.history.claimIds(merchantId, ids, claimValue, ACCEPTING_TTL_SECONDS),
     );
   } catch (error) {
-    // Some claims of the call may have been made (one SET of the pipeline failed, not all):
-    // free them, or the client's retry would be told to retry for ACCEPTING_TTL_SECONDS.
+    // Some claims of the call may have been made (Redis keeps what a script wrote before the
+    // SET that failed): free them, or the client's retry would be told to retry for
+    // ACCEPTING_TTL_SECONDS.
     // Compare-and-delete, so the claims other requests hold on these ids stay.
     await release(deps, merchantId, ids, claimValue);
     throw error;

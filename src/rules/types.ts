@@ -20,6 +20,10 @@ export interface CompiledRuleset {
   readonly version: string;
   /** The normalized ruleset document, as loaded (for display and replay reports). */
   readonly source: unknown;
+  /**
+   * Remembered per transaction object, and `evaluate` uses the remembered plan: a transaction
+   * must not be changed between the two (change a copy instead).
+   */
   plan(tx: Transaction): readonly WindowQuery[];
   evaluate(tx: Transaction, eventTime: number, history: HistoryResult): Verdict;
 }

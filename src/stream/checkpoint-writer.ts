@@ -1,3 +1,4 @@
+import { performance } from "node:perf_hooks";
 import type { PartitionLog, Position } from "./log-partition.ts";
 
 /**
@@ -41,10 +42,15 @@ export class CheckpointWriter {
 
   private async write(): Promise<void> {
     while (this.next !== undefined) {
-      const pause = this.lastWriteAt + this.intervalMs - Date.now();
+      // A monotonic clock: a wall clock stepped back would stall checkpoints for the step.
+      const pause = Math.min(
+        this.intervalMs,
+        this.lastWriteAt + this.intervalMs - performance.now(),
+      );
       if (pause > 0 && !this.hurried) {
         await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, pause);
+          // Never what keeps a process alive: stopping the consumer flushes, which ends it.
+          const timer = setTimeout(resolve, pause).unref();
           this.hurry = () => {
             clearTimeout(timer);
             resolve();
@@ -54,7 +60,7 @@ export class CheckpointWriter {
       }
       const { upTo, seq, count } = this.next!;
       this.next = undefined;
-      this.lastWriteAt = Date.now();
+      this.lastWriteAt = performance.now();
       try {
         await this.log.commit(upTo, seq, count);
       } catch (error) {

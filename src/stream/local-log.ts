@@ -32,8 +32,9 @@ export interface LocalLogOptions {
    */
   maxPendingRecords?: number;
   /**
-   * Least time between two checkpoint writes of a partition, in ms: a crash redelivers at most
-   * this much of handled records, which processing tolerates. @default 100
+   * Least time between the starts of two checkpoint writes of a partition, in ms: a crash
+   * redelivers about this much of the records already handled, plus those of one write, which
+   * processing tolerates. @default 100 when durable, 0 memory-only (nothing survives a crash)
    */
   checkpointIntervalMs?: number;
   /** Backoff between redeliveries of a failed batch. @default { baseMs: 100, maxMs: 5000 } */
@@ -84,7 +85,9 @@ export class LocalLogStream implements Stream {
     this.dir = options.dir;
     this.retry = options.retry ?? { baseMs: 100, maxMs: 5000 };
     this.onError = options.onError ?? (() => {});
-    this.checkpointIntervalMs = options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS;
+    this.checkpointIntervalMs =
+      options.checkpointIntervalMs ??
+      (options.dir === undefined ? 0 : DEFAULT_CHECKPOINT_INTERVAL_MS);
     if (options.dir === undefined) {
       this.logs = Array.from({ length: this.partitions }, () => new MemoryPartition());
       this.nextSeq = 0;

@@ -44,8 +44,8 @@ describe("ledger pure functions", () => {
   });
 
   test("PRC-4 the row hash of a given row never changes: stored chains must keep verifying", () => {
-    // Hashes of chain format v1, fixed when it was introduced. A faster serialization must
-    // give the same text, or every stored chain would stop verifying.
+    // Hashes of chain format v1 as its first implementation (sorted keys by map/join) computed
+    // them. A faster serialization must give the same text, or stored chains stop verifying.
     assert.equal(rowHash(row), "551d445f774c83cbeb09f5a909274bb5d644d4e4af3d2500b88c0be773ce682d");
     const awkward = {
       ...row,
