@@ -10,14 +10,16 @@ import type { PartitionLog, Position } from "./log-partition.ts";
  * written, or within `intervalMs` of the last write's start, are folded into the next write.
  * Under steady traffic a partition hands in many small batches a second, and a checkpoint per
  * batch would cost more file operations than appending the records did; the interval bounds
- * them to a few a second at the price of redelivering at most that much after a crash.
+ * them to ten a second per partition (at 100 ms), at the price of redelivering about that much
+ * more after a crash.
  */
 export class CheckpointWriter {
   private next: { upTo: Position; seq: number; count: number } | undefined;
   private writing: Promise<void> | undefined;
   private lastWriteAt = Number.NEGATIVE_INFINITY;
-  /** Ends the pause between writes at once: set while a flush is waiting. */
+  /** Ends the current pause between writes at once; flush() calls it. */
   private hurry: (() => void) | undefined;
+  /** Set by flush(): no more pauses until the marks so far are written. */
   private hurried = false;
 
   constructor(
