@@ -77,51 +77,47 @@ async function claim(
   };
   const candidates = pending(slots);
   if (candidates.length === 0) return [];
-  // The ledger first: claims expire, a stored transaction stays a duplicate forever.
-  const stored = await dependency(
-    "ledger",
-    deps.ledger.existingIds(
-      merchantId,
-      candidates.map((s) => s.tx!.transactionId),
-    ),
-  );
-  for (const slot of candidates) if (stored.has(slot.tx!.transactionId)) duplicate(slot);
-
-  const unclaimed = pending(slots);
-  if (unclaimed.length === 0) return [];
-  const ids = unclaimed.map((s) => s.tx!.transactionId);
-  let held: Map<string, string | null>;
-  try {
-    held = await dependency(
+  const ids = candidates.map((s) => s.tx!.transactionId);
+  // The ledger and the claims are asked at once, so a request waits for one round trip instead
+  // of two. The ledger's answer wins: claims expire, a stored transaction stays a duplicate
+  // forever.
+  const [stored, held] = await Promise.allSettled([
+    dependency("ledger", deps.ledger.existingIds(merchantId, ids)),
+    dependency(
       "history store",
       deps.history.claimIds(merchantId, ids, claimValue, ACCEPTING_TTL_SECONDS),
-    );
-  } catch (error) {
-    // Some claims of the call may have been made (Redis keeps what a script wrote before the
-    // SET that failed): free them, or the client's retry would be told to retry for
-    // ACCEPTING_TTL_SECONDS.
-    // Compare-and-delete, so the claims other requests hold on these ids stay.
+    ),
+  ]);
+  if (stored.status === "rejected" || held.status === "rejected") {
+    // Free the claims this call made (a claim call that failed may have made some: Redis keeps
+    // what a script wrote before the SET that failed), or the client's retry would be told to
+    // retry for ACCEPTING_TTL_SECONDS. Compare-and-delete, so other requests' claims stay.
     await release(deps, merchantId, ids, claimValue);
-    throw error;
+    throw stored.status === "rejected" ? stored.reason : (held as PromiseRejectedResult).reason;
   }
   const inFlight = new ApiError(
     "TXW_ERR_CONFLICT",
     "a concurrent request is accepting this transactionId; retry it",
   );
-  for (const slot of unclaimed) {
-    const existing = held.get(slot.tx!.transactionId) ?? null;
-    if (existing === null) continue;
-    if (decodeClaim(existing).state === "accepted") duplicate(slot);
-    else {
-      // Not "duplicate": that put may still fail, and a client told "duplicate" would not retry.
-      slot.result = {
-        transactionId: slot.tx!.transactionId,
-        status: "rejected",
-        error: inFlight.toBody().error,
-      };
-      slot.tx = undefined;
+  // Ids the ledger holds that this request claimed all the same: nothing will put them.
+  const claimedStored: string[] = [];
+  for (const slot of candidates) {
+    const id = slot.tx!.transactionId;
+    const existing = held.value.get(id) ?? null;
+    if (stored.value.has(id)) {
+      if (existing === null) claimedStored.push(id);
+      duplicate(slot);
+    } else if (existing !== null) {
+      if (decodeClaim(existing).state === "accepted") duplicate(slot);
+      else {
+        // Not "duplicate": that put may still fail, and a client told "duplicate" would not
+        // retry.
+        slot.result = { transactionId: id, status: "rejected", error: inFlight.toBody().error };
+        slot.tx = undefined;
+      }
     }
   }
+  await release(deps, merchantId, claimedStored, claimValue);
   return pending(slots);
 }
 
@@ -204,8 +200,9 @@ async function putOnStream(
   // Best effort: a lost mark only weakens the duplicate answer, never the ledger's guarantee.
   // When it is lost the claim stays "accepting", and is deliberately not released: a POST of
   // the id is told to retry (409) until the ledger holds the transaction, milliseconds later,
-  // and from then on "duplicate", since claim() asks the ledger before the claims. Releasing it
-  // instead would answer that retry "accepted" and put the transaction on the stream again.
+  // and from then on "duplicate", since claim() lets the ledger's answer win over a claim.
+  // Releasing it instead would answer that retry "accepted" and put the transaction on the
+  // stream again.
   // Only if processing stalls does the claim run out (ACCEPTING_TTL_SECONDS) and a retry is
   // accepted again: harmless, every step downstream is idempotent by transaction id. GET answers
   // 404 meanwhile, as for any "accepting" claim, until the ledger holds the transaction.

@@ -53,6 +53,66 @@ describe("ingest claims (real PostgreSQL + Redis)", () => {
     for (const tx of [a, b]) await h.waitForDecision("japancart", idOf(tx));
   });
 
+  test("ING-1 the ledger check and the claims are sent at once, not one after the other", async () => {
+    const tx = wireTransaction();
+    const { ledger, history } = h.deps;
+    let claimsSent!: () => void;
+    const claimsStarted = new Promise<void>((resolve) => {
+      claimsSent = resolve;
+    });
+    try {
+      h.deps.history = Object.assign(Object.create(history), {
+        claimIds: (...args: Parameters<typeof history.claimIds>) => {
+          claimsSent();
+          return history.claimIds(...args);
+        },
+      });
+      // The ledger answers only once the claims are on their way: in series it would never.
+      h.deps.ledger = Object.assign(Object.create(ledger), {
+        existingIds: async (...args: Parameters<typeof ledger.existingIds>) => {
+          const waited = await Promise.race([
+            claimsStarted.then(() => true),
+            new Promise<false>((resolve) => setTimeout(resolve, 2_000, false)),
+          ]);
+          if (!waited) throw new Error("the claims were not sent while the ledger was asked");
+          return ledger.existingIds(...args);
+        },
+      });
+      assert.equal(await statusOf(tx), "accepted");
+    } finally {
+      h.deps.history = history;
+      h.deps.ledger = ledger;
+    }
+    await h.waitForDecision("japancart", idOf(tx));
+  });
+
+  test("ING-1 an id the ledger holds is a duplicate after its claim expired, and the claim made for it is released", async () => {
+    const tx = wireTransaction();
+    assert.equal(await statusOf(tx), "accepted");
+    await h.waitForDecision("japancart", idOf(tx));
+    await redis.del(claimKey(idOf(tx)));
+    assert.equal(await statusOf(tx), "duplicate", "the ledger's answer wins");
+    assert.equal(await h.history.claimOf("japancart", idOf(tx)), null, "no claim left behind");
+  });
+
+  test("ING-1 when the ledger cannot be asked, the claims made beside it are released and the retry is accepted", async () => {
+    const tx = wireTransaction();
+    const ledger = h.deps.ledger;
+    try {
+      h.deps.ledger = Object.assign(Object.create(ledger), {
+        existingIds: async () => {
+          throw new Error("ledger: connection lost");
+        },
+      });
+      assert.equal((await post(tx)).statusCode, 503);
+    } finally {
+      h.deps.ledger = ledger;
+    }
+    assert.equal(await h.history.claimOf("japancart", idOf(tx)), null, "released");
+    assert.equal(await statusOf(tx), "accepted", "not told to retry for 5 min");
+    await h.waitForDecision("japancart", idOf(tx));
+  });
+
   test("ING-1 a failed put releases only this request's claim: another request's claim on the id stays", async () => {
     const tx = wireTransaction();
     const stream = h.deps.stream;
