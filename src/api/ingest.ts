@@ -62,8 +62,9 @@ export async function ingest(
 const pending = (slots: Slot[]) => slots.filter((s) => s.tx !== undefined);
 
 /**
- * Answers "duplicate" for ids the ledger holds or an accepted claim names, claims the others,
- * and returns the slots this request claimed.
+ * Answers "duplicate" for ids the ledger holds or an accepted claim names, and returns the
+ * slots this request claimed. Every candidate is claimed while the ledger is asked; the claims
+ * made for ids the ledger holds are released again.
  */
 async function claim(
   deps: ApiDeps,
@@ -78,9 +79,9 @@ async function claim(
   const candidates = pending(slots);
   if (candidates.length === 0) return [];
   const ids = candidates.map((s) => s.tx!.transactionId);
-  // The ledger and the claims are asked at once, so a request waits for one round trip instead
-  // of two. The ledger's answer wins: claims expire, a stored transaction stays a duplicate
-  // forever.
+  // The ledger and the claims are asked at once, so a request of new ids waits for one round
+  // trip instead of two (ids the ledger holds cost a second one, to release their claims). The
+  // ledger's answer wins: claims expire, a stored transaction stays a duplicate forever.
   const [stored, held] = await Promise.allSettled([
     dependency("ledger", deps.ledger.existingIds(merchantId, ids)),
     dependency(
@@ -91,9 +92,15 @@ async function claim(
   if (stored.status === "rejected" || held.status === "rejected") {
     // Free the claims this call made (a claim call that failed may have made some: Redis keeps
     // what a script wrote before the SET that failed), or the client's retry would be told to
-    // retry for ACCEPTING_TTL_SECONDS. Compare-and-delete, so other requests' claims stay.
+    // retry for ACCEPTING_TTL_SECONDS, which is what happens if this release fails too.
+    // Compare-and-delete, so other requests' claims stay.
     await release(deps, merchantId, ids, claimValue);
-    throw stored.status === "rejected" ? stored.reason : (held as PromiseRejectedResult).reason;
+    if (stored.status === "fulfilled") throw (held as PromiseRejectedResult).reason;
+    // Both failed: the ledger's error is the answer, the other is logged.
+    if (held.status === "rejected") {
+      deps.log.warn({ err: held.reason }, "could not claim ingested ids");
+    }
+    throw stored.reason;
   }
   const inFlight = new ApiError(
     "TXW_ERR_CONFLICT",
@@ -214,8 +221,9 @@ async function putOnStream(
 }
 
 /**
- * Frees this request's claims (those still holding `claimValue`) of ids the stream refused or
- * that could not all be claimed, so a retry can be accepted at once.
+ * Frees this request's claims (those still holding `claimValue`): of ids the stream refused, of
+ * ids the ledger already holds, and of all its ids when the ledger or the claims could not be
+ * asked, so a retry can be accepted at once.
  */
 async function release(
   deps: ApiDeps,

@@ -56,29 +56,31 @@ describe("ingest claims (real PostgreSQL + Redis)", () => {
   test("ING-1 the ledger check and the claims are sent at once, not one after the other", async () => {
     const tx = wireTransaction();
     const { ledger, history } = h.deps;
-    let claimsSent!: () => void;
-    const claimsStarted = new Promise<void>((resolve) => {
-      claimsSent = resolve;
-    });
+    // Each call goes on only once the other has been made: in series neither order could.
+    const called = { ledger: false, claims: false };
+    const other = async (mine: keyof typeof called, theirs: keyof typeof called) => {
+      called[mine] = true;
+      for (let waited = 0; !called[theirs]; waited += 5) {
+        if (waited >= 2_000) throw new Error(`${mine} went first, alone, for 2 s`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    };
     try {
       h.deps.history = Object.assign(Object.create(history), {
-        claimIds: (...args: Parameters<typeof history.claimIds>) => {
-          claimsSent();
+        claimIds: async (...args: Parameters<typeof history.claimIds>) => {
+          await other("claims", "ledger");
           return history.claimIds(...args);
         },
       });
-      // The ledger answers only once the claims are on their way: in series it would never.
       h.deps.ledger = Object.assign(Object.create(ledger), {
         existingIds: async (...args: Parameters<typeof ledger.existingIds>) => {
-          const waited = await Promise.race([
-            claimsStarted.then(() => true),
-            new Promise<false>((resolve) => setTimeout(resolve, 2_000, false)),
-          ]);
-          if (!waited) throw new Error("the claims were not sent while the ledger was asked");
+          await other("ledger", "claims");
           return ledger.existingIds(...args);
         },
       });
-      assert.equal(await statusOf(tx), "accepted");
+      const res = await post(tx);
+      assert.equal(res.statusCode, 202, res.body);
+      assert.equal((res.json() as { status: string }).status, "accepted");
     } finally {
       h.deps.history = history;
       h.deps.ledger = ledger;
@@ -104,12 +106,40 @@ describe("ingest claims (real PostgreSQL + Redis)", () => {
           throw new Error("ledger: connection lost");
         },
       });
-      assert.equal((await post(tx)).statusCode, 503);
+      const res = await post(tx);
+      assert.equal(res.statusCode, 503);
+      assert.match(res.body, /the ledger is unavailable/);
     } finally {
       h.deps.ledger = ledger;
     }
     assert.equal(await h.history.claimOf("japancart", idOf(tx)), null, "released");
     assert.equal(await statusOf(tx), "accepted", "not told to retry for 5 min");
+    await h.waitForDecision("japancart", idOf(tx));
+  });
+
+  test("ING-1 when the ledger and the claims both fail, the answer names the ledger and the other failure is logged", async () => {
+    const tx = wireTransaction();
+    const { ledger, history } = h.deps;
+    try {
+      h.deps.ledger = Object.assign(Object.create(ledger), {
+        existingIds: async () => {
+          throw new Error("ledger: connection lost");
+        },
+      });
+      h.deps.history = Object.assign(Object.create(history), {
+        claimIds: async () => {
+          throw new Error("history store: claiming ids: connection lost");
+        },
+      });
+      const res = await post(tx);
+      assert.equal(res.statusCode, 503);
+      assert.match(res.body, /the ledger is unavailable/);
+    } finally {
+      h.deps.ledger = ledger;
+      h.deps.history = history;
+    }
+    assert.match(h.logs(), /could not claim ingested ids/);
+    assert.equal(await statusOf(tx), "accepted");
     await h.waitForDecision("japancart", idOf(tx));
   });
 
