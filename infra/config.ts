@@ -1,5 +1,5 @@
 import {
-  AURORA_ENGINE_VERSIONS,
+  DATABASE_MAJOR_VERSIONS,
   LOG_RETENTION_DAYS,
   NAT_ALLOWED,
   PRESET_NAMES,
@@ -110,14 +110,72 @@ function oneOf(
   }
 }
 
+/** Whether the ALB faces the internet: with a certificate, or when plain HTTP is opted into. */
+export function isInternetFacing(
+  settings: Pick<PresetSettings, "certificateArn" | "publicHttp">,
+): boolean {
+  return settings.certificateArn !== "" || settings.publicHttp;
+}
+
+/** The CIDRs of a comma-separated setting, trimmed; none when it is empty. */
+export function cidrList(
+  settings: Pick<PresetSettings, "databaseAccessCidrs" | "albIngressCidrs">,
+  field: "databaseAccessCidrs" | "albIngressCidrs",
+): string[] {
+  return settings[field]
+    .split(",")
+    .map((cidr) => cidr.trim())
+    .filter((cidr) => cidr !== "");
+}
+
 /** The CIDRs of `databaseAccessCidrs`, trimmed; none when it is empty. */
 export function databaseAccessCidrs(
   settings: Pick<PresetSettings, "databaseAccessCidrs">,
 ): string[] {
-  return settings.databaseAccessCidrs
+  return cidrList({ ...settings, albIngressCidrs: "" }, "databaseAccessCidrs");
+}
+
+/** The SNS protocols a subscription from config may use, and what their endpoint must be. */
+const SUBSCRIPTION_ENDPOINTS: Readonly<Record<string, { pattern: RegExp; example: string }>> = {
+  email: { pattern: /^[^@\s,]+@[^@\s,]+\.[^@\s,]+$/, example: "email:soc@example.com" },
+  https: { pattern: /^https:\/\/[^\s,]+$/, example: "https:https://hooks.example.com/aws" },
+  sqs: {
+    pattern: /^arn:aws[a-z-]*:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,80}(\.fifo)?$/,
+    example: "sqs:arn:aws:sqs:us-east-1:123456789012:alerts",
+  },
+};
+
+export interface Subscription {
+  protocol: "email" | "https" | "sqs";
+  endpoint: string;
+}
+
+/** The subscriptions of `alarmSubscriptions` or `alertSubscriptions`. */
+export function subscriptions(
+  settings: Pick<PresetSettings, "alarmSubscriptions" | "alertSubscriptions">,
+  field: "alarmSubscriptions" | "alertSubscriptions",
+): Subscription[] {
+  const entries = settings[field]
     .split(",")
-    .map((cidr) => cidr.trim())
-    .filter((cidr) => cidr !== "");
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== "");
+  return entries.map((entry) => {
+    const at = entry.indexOf(":");
+    const protocol = entry.slice(0, at);
+    const endpoint = entry.slice(at + 1);
+    const rule = SUBSCRIPTION_ENDPOINTS[protocol];
+    if (at <= 0 || rule === undefined) {
+      throw new ConfigError(
+        `txwatch:${field} entry "${entry}" must be protocol:endpoint with protocol email, https or sqs, e.g. ${SUBSCRIPTION_ENDPOINTS.email?.example}`,
+      );
+    }
+    if (!rule.pattern.test(endpoint)) {
+      throw new ConfigError(
+        `txwatch:${field} entry "${entry}" has an invalid ${protocol} endpoint, e.g. ${rule.example}`,
+      );
+    }
+    return { protocol: protocol as Subscription["protocol"], endpoint };
+  });
 }
 
 function isIpv4Cidr(value: string): boolean {
@@ -178,13 +236,15 @@ export function validateSettings(preset: PresetName, settings: PresetSettings): 
     );
   }
   if (
-    settings.databaseEngine === "aurora-postgres-serverless" &&
-    AURORA_ENGINE_VERSIONS[settings.databaseMajorVersion] === undefined
+    /^\d+$/.test(settings.databaseMajorVersion) &&
+    !DATABASE_MAJOR_VERSIONS.includes(settings.databaseMajorVersion)
   ) {
     throw new ConfigError(
-      `txwatch:databaseMajorVersion "${settings.databaseMajorVersion}" is not available for Aurora here: use one of ${Object.keys(AURORA_ENGINE_VERSIONS).join(", ")}`,
+      `txwatch:databaseMajorVersion "${settings.databaseMajorVersion}" is not one the program deploys: use one of ${DATABASE_MAJOR_VERSIONS.join(", ")}`,
     );
   }
+  subscriptions(settings, "alarmSubscriptions");
+  subscriptions(settings, "alertSubscriptions");
   if (settings.cacheNodeType === "") {
     try {
       cacheNodeTypeFor(settings.peakTransactionsPerMinute, settings.headroom);
@@ -196,11 +256,13 @@ export function validateSettings(preset: PresetName, settings: PresetSettings): 
       `txwatch:cacheNodeType "${settings.cacheNodeType}" must be an ElastiCache node type, e.g. cache.r7g.large`,
     );
   }
-  for (const cidr of databaseAccessCidrs(settings)) {
-    if (!isIpv4Cidr(cidr)) {
-      throw new ConfigError(
-        `txwatch:databaseAccessCidrs entry "${cidr}" must be an IPv4 CIDR, e.g. 10.20.0.0/16`,
-      );
+  for (const field of ["databaseAccessCidrs", "albIngressCidrs"] as const) {
+    for (const cidr of cidrList(settings, field)) {
+      if (!isIpv4Cidr(cidr)) {
+        throw new ConfigError(
+          `txwatch:${field} entry "${cidr}" must be an IPv4 CIDR, e.g. 10.20.0.0/16`,
+        );
+      }
     }
   }
   if (!/^\d+$/.test(settings.databaseMajorVersion)) {
@@ -211,12 +273,32 @@ export function validateSettings(preset: PresetName, settings: PresetSettings): 
 }
 
 /**
+ * The region: `txwatch:region` or, as a Pulumi user expects, the AWS provider's `aws:region`;
+ * both set and different is refused, since the program's provider takes only one.
+ */
+function resolveRegion(
+  settings: PresetSettings,
+  txwatchRegion: string | undefined,
+  awsRegion: string | undefined,
+): void {
+  if (awsRegion === undefined || awsRegion === "") return;
+  if (txwatchRegion !== undefined && txwatchRegion !== awsRegion) {
+    throw new ConfigError(
+      `aws:region "${awsRegion}" and txwatch:region "${txwatchRegion}" differ: the stack deploys to one region, so set only one of them (or both to the same value)`,
+    );
+  }
+  settings.region = awsRegion;
+}
+
+/**
  * Reads and validates the whole stack config from a key lookup (Pulumi's `Config.get`, or a
- * plain map in `txwatch plan` and tests). Keys are without the `txwatch:` namespace.
+ * plain map in `txwatch plan` and tests). Keys are without the `txwatch:` namespace; the AWS
+ * provider's `aws:region`, when the stack sets it, comes as `awsRegion`.
  */
 export function readStackConfig(
   get: (key: string) => string | undefined,
   presentKeys: readonly string[] = [],
+  awsRegion?: string,
 ): StackConfig {
   const known = new Set(["preset", "environmentSuffix", ...Object.keys(PRESETS.japancart)]);
   const unknown = presentKeys.filter((key) => !known.has(key));
@@ -231,6 +313,12 @@ export function readStackConfig(
   for (const field of Object.keys(settings) as (keyof PresetSettings)[]) {
     const raw = get(field);
     if (raw !== undefined) Object.assign(settings, { [field]: parseOverride(field, raw) });
+  }
+  resolveRegion(settings, get("region"), awsRegion);
+  if (!/^[a-z]{2}(-gov)?-[a-z]+-\d$/.test(settings.region)) {
+    throw new ConfigError(
+      `txwatch:region "${settings.region}" is not an AWS region name, e.g. us-east-1`,
+    );
   }
   validateSettings(preset, settings);
   return { preset, environmentSuffix, settings: Object.freeze(settings) };

@@ -1,4 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
+import type { ConfigVariable } from "../src/config.ts";
 import type { StackConfig } from "./config.ts";
 import { resourceName } from "./naming.ts";
 import type { PresetName, PresetSettings } from "./presets.ts";
@@ -32,11 +33,21 @@ export function createContext(config: StackConfig, accountId: pulumi.Input<strin
 }
 
 /**
- * How the monitor's runtime finds its data stores on AWS (src/handlers/aws-connections.ts reads
- * these): addresses and secret ARNs only. Secrets themselves are fetched at run time (SEC-4).
+ * The environment of a process of the monitor on AWS, by the names src/config.ts declares and
+ * parses: a name the code does not read fails the type check here.
+ */
+export type RuntimeEnvironment = Partial<Record<ConfigVariable, pulumi.Input<string>>>;
+
+/**
+ * How the monitor's runtime finds its data stores on AWS: addresses and secret ARNs only.
+ * Secrets themselves are fetched at run time (SEC-4). The services connect to the ledger as the
+ * application role with IAM tokens; only the owner step reads the master secret (AWS-3).
  */
 export interface RuntimeConnections {
-  environment: Record<string, pulumi.Input<string>>;
+  environment: RuntimeEnvironment;
+  /** The RDS-managed master secret: the ledger admin function's only. */
   databaseSecretArn: pulumi.Input<string>;
   redisAuthSecretArn: pulumi.Input<string>;
+  /** `rds-db:connect` for the application role (IAM database authentication). */
+  databaseConnectArn: pulumi.Input<string>;
 }

@@ -10,7 +10,9 @@ const config = new pulumi.Config("txwatch");
 const present = Object.keys(pulumi.runtime.allConfig())
   .filter((key) => key.startsWith("txwatch:"))
   .map((key) => key.slice("txwatch:".length));
-const stack = buildStack(readStackConfig((key) => config.get(key), present));
+// The provider's own key, honoured rather than silently overridden by the program's provider.
+const awsRegion = new pulumi.Config("aws").get("region");
+const stack = buildStack(readStackConfig((key) => config.get(key), present, awsRegion));
 
 export const {
   vpc_id,
@@ -29,4 +31,8 @@ export const {
   processor_function_name,
   dashboard_name,
   alarm_topic_arn,
+  api_url,
+  admin_function_name,
+  alert_topic_arn,
+  access_logs_bucket,
 } = stack.outputs;

@@ -10,11 +10,17 @@ export type DatabaseEngine = "rds-postgres" | "aurora-postgres-serverless";
 export type StreamMode = "PROVISIONED" | "ON_DEMAND";
 
 export interface PresetSettings {
-  /** AWS region. @default "us-east-1" (every specification asks for it) */
+  /**
+   * AWS region; the stack's `aws:region`, when set, is honoured the same way (both set and
+   * different is refused). @default "us-east-1" (every specification asks for it)
+   */
   region: string;
   /** VPC CIDR; subnets are carved from it as /20s. @default "10.0.0.0/16" (finserv requires it) */
   vpcCidr: string;
-  /** NAT gateways: 0 (VPC endpoints only) or 1. Each preset constrains it, see NAT_ALLOWED. */
+  /**
+   * NAT gateways: 0 (AWS APIs through VPC interface endpoints) or 1. Each specification
+   * constrains it: japancart 0, fastshop 0 or 1, finserv 1 (NAT_ALLOWED).
+   */
   natGateways: number;
   /** Peak transactions per minute the stream and cache are sized for. */
   peakTransactionsPerMinute: number;
@@ -38,8 +44,9 @@ export interface PresetSettings {
   databaseInstanceClass: string;
   /** RDS storage in GiB (gp3). */
   databaseStorageGb: number;
-  /** Aurora Serverless v2 capacity range in ACUs. */
+  /** Aurora Serverless v2 minimum capacity per instance in ACUs (0.5 steps). */
   auroraMinCapacity: number;
+  /** Aurora Serverless v2 maximum capacity per instance in ACUs. */
   auroraMaxCapacity: number;
   /** Automated backup retention in days, at least 1. */
   backupRetentionDays: number;
@@ -52,12 +59,15 @@ export interface PresetSettings {
   logRetentionDays: number;
   /** Processor Lambda memory in MB (arm64; CPU scales with memory). */
   processorMemoryMb: number;
-  /** Records per Lambda invocation and the batching window that fills it. */
+  /** Records per Lambda invocation (Kinesis allows 1 to 10000). */
   processorBatchSize: number;
+  /** Seconds the event source mapping waits to fill a batch. */
   processorBatchingWindowSeconds: number;
-  /** API tasks, vCPU units and memory (MiB) per Fargate task. */
+  /** API tasks the service keeps running, at least 1. */
   apiDesiredCount: number;
+  /** CPU units per Fargate task (1024 = 1 vCPU). */
   apiCpu: number;
+  /** Memory per Fargate task in MiB. */
   apiMemoryMb: number;
   /**
    * ALB access logs to the `app-logs` bucket. ALB can only deliver them to an SSE-S3 bucket, so
@@ -67,10 +77,37 @@ export interface PresetSettings {
   albAccessLogs: boolean;
   /** A prebuilt API image; empty means build the repository's Dockerfile and push it to ECR. */
   apiImageUri: string;
-  /** ACM certificate for HTTPS on the ALB; empty means HTTP only (put a CDN or certificate in front). */
+  /**
+   * ACM certificate for HTTPS on an internet-facing ALB (HTTP then redirects). Empty means the
+   * ALB is internal, reachable only from the VPC and what is peered or connected to it, unless
+   * `publicHttp` opts in. @default ""
+   */
   certificateArn: string;
-  /** An e-mail address subscribed to the alarm topic; empty means no subscription. */
+  /**
+   * Without a certificate, put the ALB on the internet anyway, answering plain HTTP. Card
+   * numbers and API keys would then cross the internet unencrypted: for a throwaway stack
+   * behind its own TLS proxy only, and the policy pack refuses it. @default false
+   */
+  publicHttp: boolean;
+  /**
+   * Comma-separated IPv4 CIDRs, besides the VPC's own, that may reach an internal load balancer:
+   * the networks connected to the VPC (a VPN, peering, a Transit Gateway) the API's clients are
+   * on. Ignored when the load balancer faces the internet. @default ""
+   */
+  albIngressCidrs: string;
+  /** An e-mail address subscribed to the alarm topic; empty means none. @default "" */
   alarmEmail: string;
+  /**
+   * More subscriptions to the alarm topic, comma-separated `protocol:endpoint` with protocol
+   * `email`, `https` or `sqs` (e.g. `https:https://hooks.example.com/aws,sqs:arn:aws:sqs:…`).
+   * @default ""
+   */
+  alarmSubscriptions: string;
+  /**
+   * Subscriptions to the fraud-alert topic the processor publishes every alert to, in the same
+   * form: how alerts reach the analysts' tools on AWS. @default ""
+   */
+  alertSubscriptions: string;
   /**
    * Data at rest (stream, database, cache, buckets, queues, topics, log groups, images) under
    * the stack's customer-managed KMS key. `false` leaves each service's AWS-managed encryption,
@@ -116,7 +153,11 @@ const COMMON: PresetSettings = {
   albAccessLogs: true,
   apiImageUri: "",
   certificateArn: "",
+  publicHttp: false,
+  albIngressCidrs: "",
   alarmEmail: "",
+  alarmSubscriptions: "",
+  alertSubscriptions: "",
   customerManagedKey: true,
   databaseAccessCidrs: "",
 };
@@ -150,11 +191,5 @@ export const LOG_RETENTION_DAYS: readonly number[] = Object.freeze([
   3653,
 ]);
 
-/**
- * Aurora takes a full engine version: pinned to a tested minor per major, from which automatic
- * minor upgrades move it forward. RDS PostgreSQL takes the major alone.
- */
-export const AURORA_ENGINE_VERSIONS: Readonly<Record<string, string>> = Object.freeze({
-  "15": "15.10",
-  "16": "16.6",
-});
+/** The PostgreSQL majors the program deploys (RDS and Aurora); the minor is AWS's default. */
+export const DATABASE_MAJOR_VERSIONS: readonly string[] = Object.freeze(["15", "16", "17"]);

@@ -5,6 +5,7 @@ import type * as pulumi from "@pulumi/pulumi";
  * definitions by a test, so a new resource type cannot slip through untagged, GEN-3).
  */
 export const TAGGABLE_TYPES: ReadonlySet<string> = new Set([
+  "aws:cloudwatch/eventRule:EventRule",
   "aws:cloudwatch/logGroup:LogGroup",
   "aws:cloudwatch/metricAlarm:MetricAlarm",
   "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
@@ -30,6 +31,7 @@ export const TAGGABLE_TYPES: ReadonlySet<string> = new Set([
   "aws:lambda/eventSourceMapping:EventSourceMapping",
   "aws:lambda/function:Function",
   "aws:lb/listener:Listener",
+  "aws:lb/listenerRule:ListenerRule",
   "aws:lb/loadBalancer:LoadBalancer",
   "aws:lb/targetGroup:TargetGroup",
   "aws:rds/cluster:Cluster",

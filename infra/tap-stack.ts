@@ -1,18 +1,21 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { APPLICATION_ROLE } from "../src/ledger/roles.ts";
 import { ApiService } from "./components/api-service.ts";
 import { Encryption } from "./components/encryption.ts";
 import { HistoryCache } from "./components/history-cache.ts";
-import { DATABASE_NAME, LedgerDatabase, MASTER_USERNAME } from "./components/ledger-database.ts";
+import { DATABASE_NAME, LedgerDatabase } from "./components/ledger-database.ts";
+import { LedgerJobs } from "./components/ledger-jobs.ts";
 import { Monitoring } from "./components/monitoring.ts";
 import { Network } from "./components/network.ts";
 import { REDIS_PORT, SecurityGroups } from "./components/security-groups.ts";
 import { Storage } from "./components/storage.ts";
 import { StreamProcessor } from "./components/stream-processor.ts";
 import { TransactionStream } from "./components/transaction-stream.ts";
-import type { StackConfig } from "./config.ts";
+import { type StackConfig, subscriptions } from "./config.ts";
 import { createContext, type RuntimeConnections, type StackContext } from "./context.ts";
+import { subscribe } from "./subscriptions.ts";
 
 export interface TapStackArgs extends StackConfig {
   /** The AWS account, for ARNs in policies. @default the caller's (sts:GetCallerIdentity) */
@@ -39,6 +42,11 @@ export interface TapStackOutputs {
   processor_function_name: pulumi.Output<string>;
   dashboard_name: pulumi.Output<string>;
   alarm_topic_arn: pulumi.Output<string>;
+  /** Day two (AWS-6): beyond the names the customers' tooling reads. */
+  api_url: pulumi.Output<string>;
+  admin_function_name: pulumi.Output<string>;
+  alert_topic_arn: pulumi.Output<string>;
+  access_logs_bucket: pulumi.Output<string>;
 }
 
 /**
@@ -85,8 +93,9 @@ export class TapStack extends pulumi.ComponentResource {
         DB_HOST: database.endpoint.address,
         DB_PORT: database.endpoint.port.apply(String),
         DB_NAME: DATABASE_NAME,
-        DB_USER: MASTER_USERNAME,
-        DB_SECRET_ARN: database.endpoint.secretArn,
+        // The services are the application role, which owns nothing (AWS-3), with IAM tokens.
+        DB_USER: APPLICATION_ROLE,
+        DB_AUTH: "iam",
         REDIS_HOST: cache.replicationGroup.primaryEndpointAddress,
         REDIS_PORT: String(REDIS_PORT),
         REDIS_AUTH_SECRET_ARN: cache.authSecret.arn,
@@ -94,12 +103,40 @@ export class TapStack extends pulumi.ComponentResource {
       },
       databaseSecretArn: database.endpoint.secretArn,
       redisAuthSecretArn: cache.authSecret.arn,
+      databaseConnectArn: pulumi.interpolate`arn:aws:rds-db:${context.region}:${accountId}:dbuser:${database.endpoint.resourceId}/${APPLICATION_ROLE}`,
     };
+    const jobs = new LedgerJobs(
+      context.name("ledger-jobs"),
+      {
+        context,
+        keyArn,
+        subnetIds: network.privateSubnetIds,
+        securityGroupId: groups.processor.id,
+        defaultSecurityGroupId: network.defaultSecurityGroup.id,
+        connections,
+        archiveBucketName: storage.processedData.bucket,
+        archiveBucketArn: storage.processedData.arn,
+        // The owner step reaches the database through the network and its endpoints, once
+        // every instance is up (an Aurora cluster's endpoint exists before its instances).
+        dependsOn: [network, groups, ...database.endpoint.instances],
+        ...(args.processorCodeDirectory !== undefined && {
+          codeDirectory: args.processorCodeDirectory,
+        }),
+      },
+      parent,
+    );
 
     const alertTopic = new aws.sns.Topic(
       context.name("fraud-alerts"),
       { name: context.name("fraud-alerts"), kmsMasterKeyId: context.dataKey(keyArn) },
       parent,
+    );
+    subscribe(
+      context,
+      "fraud-alerts",
+      alertTopic,
+      subscriptions(context.settings, "alertSubscriptions"),
+      this,
     );
     const processor = new StreamProcessor(
       context.name("stream-processor"),
@@ -109,8 +146,10 @@ export class TapStack extends pulumi.ComponentResource {
         streamArn: stream.stream.arn,
         subnetIds: network.privateSubnetIds,
         securityGroupId: groups.processor.id,
+        defaultSecurityGroupId: network.defaultSecurityGroup.id,
         connections,
         alertTopicArn: alertTopic.arn,
+        dependsOn: [jobs.migration],
         ...(args.processorCodeDirectory !== undefined && {
           codeDirectory: args.processorCodeDirectory,
         }),
@@ -134,9 +173,10 @@ export class TapStack extends pulumi.ComponentResource {
         connections,
         tokenKeySecretArn: tokenKey.arn,
         appLogsBucket: storage.appLogs.bucket,
-        processedDataBucketArn: storage.processedData.arn,
+        appLogsPolicy: storage.appLogsPolicy,
+        dependsOn: [jobs.migration],
       },
-      { parent: this, dependsOn: [storage] },
+      parent,
     );
 
     const monitoring = new Monitoring(
@@ -173,6 +213,10 @@ export class TapStack extends pulumi.ComponentResource {
       processor_function_name: processor.function.name,
       dashboard_name: monitoring.dashboard.dashboardName,
       alarm_topic_arn: monitoring.alarmTopic.arn,
+      api_url: pulumi.interpolate`${context.settings.certificateArn === "" ? "http" : "https"}://${api.loadBalancer.dnsName}`,
+      admin_function_name: jobs.admin.name,
+      alert_topic_arn: alertTopic.arn,
+      access_logs_bucket: storage.accessLogs.bucket,
     };
     this.registerOutputs({ ...this.outputs });
   }

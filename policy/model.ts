@@ -82,6 +82,7 @@ export const T = {
   bucketAcl: "aws:s3/bucketAcl:BucketAcl",
   bucketEncryption:
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+  bucketLogging: "aws:s3/bucketLogging:BucketLogging",
   bucketPolicy: "aws:s3/bucketPolicy:BucketPolicy",
   bucketPublicAccessBlock: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
   cacheCluster: "aws:elasticache/cluster:Cluster",
@@ -102,6 +103,8 @@ export const T = {
   internetGateway: "aws:ec2/internetGateway:InternetGateway",
   kinesisStream: "aws:kinesis/stream:Stream",
   kmsKey: "aws:kms/key:Key",
+  listener: "aws:lb/listener:Listener",
+  listenerRule: "aws:lb/listenerRule:ListenerRule",
   loadBalancer: "aws:lb/loadBalancer:LoadBalancer",
   logGroup: "aws:cloudwatch/logGroup:LogGroup",
   replicationGroup: "aws:elasticache/replicationGroup:ReplicationGroup",

@@ -10,7 +10,9 @@ import { highAvailability } from "./policies/high-availability.ts";
 import { iamLeastPrivilege } from "./policies/iam-least-privilege.ts";
 import { logRetention } from "./policies/log-retention.ts";
 import { noPublicData } from "./policies/no-public-data.ts";
+import { noPublicPlainHttp } from "./policies/no-public-plain-http.ts";
 import { requiredTags } from "./policies/required-tags.ts";
+import { s3BucketLogging } from "./policies/s3-bucket-logging.ts";
 import { streamRetention } from "./policies/stream-retention.ts";
 
 /** Every policy of the pack, one per concern. */
@@ -19,9 +21,11 @@ export const POLICIES: readonly TxwatchPolicy[] = Object.freeze([
   bucketEncryption,
   encryptionInTransit,
   noPublicData,
+  noPublicPlainHttp,
   dataTierIngress,
   iamLeastPrivilege,
   logRetention,
+  s3BucketLogging,
   highAvailability,
   backups,
   streamRetention,

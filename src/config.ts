@@ -45,9 +45,39 @@ const configSchema = z.object({
   ALERT_WEBHOOK_URL: z.string().url().optional(),
   ALERT_TOPIC_ARN: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+
+  // On AWS the platform (infra/) sets these instead of DATABASE_URL / REDIS_URL /
+  // TXWATCH_TOKEN_KEY: addresses and secret ARNs only, the secrets are read at run time (SEC-4).
+  DB_HOST: z.string().min(1).optional(),
+  DB_PORT: z.coerce.number().int().min(1).max(65535).default(5432),
+  DB_NAME: z.string().min(1).default("txwatch"),
+  /** The role the service connects as: the application role, never the owner (AWS-3). */
+  DB_USER: z.string().min(1).default("txwatch_app"),
+  /**
+   * How DB_USER authenticates: `iam` with an RDS IAM authentication token (nothing to rotate),
+   * `secret` with the password in the DB_SECRET_ARN secret (the owner's, for migrations).
+   */
+  DB_AUTH: z.enum(["iam", "secret"]).default("iam"),
+  DB_SECRET_ARN: z.string().min(1).optional(),
+  /** PEM bundle of the RDS certificate authorities, so TLS to the ledger is verified. */
+  DB_CA_BUNDLE: z.string().min(1).optional(),
+  DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(4),
+  REDIS_HOST: z.string().min(1).optional(),
+  REDIS_PORT: z.coerce.number().int().min(1).max(65535).default(6379),
+  REDIS_AUTH_SECRET_ARN: z.string().min(1).optional(),
+  TXWATCH_TOKEN_KEY_SECRET_ARN: z.string().min(1).optional(),
+  /** The processed-transactions bucket the daily ledger archive is written to (AWS-6). */
+  ARCHIVE_BUCKET: z.string().min(1).optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;
+
+/**
+ * The name of every variable the monitor reads. infra/ types the environment it gives the
+ * Lambda and the container with it, so a variable the program sets and the code does not read
+ * (or a misspelt one) fails the type check.
+ */
+export type ConfigVariable = keyof z.input<typeof configSchema>;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const result = configSchema.safeParse(env);

@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as dockerBuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
 import { REPOSITORY_ROOT } from "../build/processor-bundle.ts";
+import { isInternetFacing } from "../config.ts";
 import type { RuntimeConnections, StackContext } from "../context.ts";
 import { readSecretsStatements, type Statement } from "../iam.ts";
 import { encryptedLogGroup } from "../log-group.ts";
@@ -16,9 +17,9 @@ export interface ApiServiceArgs {
   keyArn: pulumi.Input<string>;
   /** The stack's VPC; required. */
   vpcId: pulumi.Input<string>;
-  /** Public subnets for the internet-facing ALB; required. */
+  /** Public subnets, where an internet-facing ALB goes; required. */
   publicSubnetIds: pulumi.Input<string>[];
-  /** Private subnets for the tasks, which get no public IP; required. */
+  /** Private subnets for the tasks (no public IP) and an internal ALB; required. */
   privateSubnetIds: pulumi.Input<string>[];
   /** The ALB's group, the only one open to the internet (SEC-2); required. */
   albSecurityGroupId: pulumi.Input<string>;
@@ -34,20 +35,33 @@ export interface ApiServiceArgs {
   tokenKeySecretArn: pulumi.Input<string>;
   /** The bucket ALB access logs go to (CMP-2); required. */
   appLogsBucket: pulumi.Input<string>;
-  /** The one bucket the tasks may read and write (SEC-3); required. */
-  processedDataBucketArn: pulumi.Input<string>;
+  /** That bucket's policy: AWS refuses access logs until it lets ELB write (AWS-2); required. */
+  appLogsPolicy: pulumi.Resource;
+  /** What the service waits for before its tasks roll: the ledger's migration (AWS-3). */
+  dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
 export const CONTAINER_NAME = "api";
 export const HEALTH_CHECK_PATH = "/healthz";
+/** The image's unprivileged user (`node` in the official Node.js images). */
+export const CONTAINER_USER = "1000:1000";
+/**
+ * Seconds ECS ignores failing health checks after a task starts: the bundled server listens
+ * within seconds, after reading its secrets; the ALB then needs 2 checks 15 s apart.
+ */
+export const HEALTH_CHECK_GRACE_SECONDS = 90;
+/** Paths the load balancer never forwards: Prometheus metrics stay inside the VPC (AWS-5). */
+export const PRIVATE_PATHS = ["/metrics", "/metrics/*"];
 /** TLS 1.3 with TLS 1.2 fallback, forward secrecy only. */
 export const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 
 /**
  * The ingest and query API (CMP-2): the repository's Dockerfile built for ARM64 and pushed to an
  * encrypted ECR repository (or an image from config), Fargate tasks in the private subnets
- * reachable only from an internet-facing ALB in the public subnets, `/healthz` health checks,
- * HTTPS when a certificate is configured, access logs to the logs bucket.
+ * behind an ALB, `/healthz` health checks, access logs to the logs bucket. The ALB faces the
+ * internet only over HTTPS with a certificate (or by the explicit `publicHttp` opt-in); without
+ * one it is internal (AWS-5). Tasks run the bundled server as a non-root user on a read-only
+ * root filesystem with no writable path at all (AWS-1).
  */
 export class ApiService extends pulumi.ComponentResource {
   readonly cluster: aws.ecs.Cluster;
@@ -104,21 +118,14 @@ export class ApiService extends pulumi.ComponentResource {
           Resource: args.streamArn,
         },
         ...readSecretsStatements(keyArn, [
-          args.connections.databaseSecretArn,
           args.connections.redisAuthSecretArn,
           args.tokenKeySecretArn,
         ]),
         {
-          Sid: "WriteProcessedData",
+          Sid: "ConnectAsTheApplicationRole",
           Effect: "Allow",
-          Action: ["s3:PutObject", "s3:GetObject"],
-          Resource: pulumi.interpolate`${args.processedDataBucketArn}/*`,
-        },
-        {
-          Sid: "ListProcessedData",
-          Effect: "Allow",
-          Action: ["s3:ListBucket"],
-          Resource: args.processedDataBucketArn,
+          Action: ["rds-db:connect"],
+          Resource: args.connections.databaseConnectArn,
         },
       ],
       this,
@@ -156,7 +163,6 @@ export class ApiService extends pulumi.ComponentResource {
         networkMode: "awsvpc",
         requiresCompatibilities: ["FARGATE"],
         runtimePlatform: { cpuArchitecture: "ARM64", operatingSystemFamily: "LINUX" },
-        volumes: [{ name: "tmp" }],
         executionRoleArn: executionRole.arn,
         taskRoleArn: taskRole.arn,
         containerDefinitions: pulumi.jsonStringify([
@@ -164,12 +170,13 @@ export class ApiService extends pulumi.ComponentResource {
             name: CONTAINER_NAME,
             image,
             essential: true,
+            user: CONTAINER_USER,
+            // The bundled server writes no file: no volume, nothing writable (AWS-1).
             readonlyRootFilesystem: true,
-            // tsx and Node keep compile caches in /tmp: a task-scoped volume, not the image.
-            mountPoints: [{ sourceVolume: "tmp", containerPath: "/tmp", readOnly: false }],
             portMappings: [{ containerPort: API_PORT, protocol: "tcp" }],
             environment: Object.entries({
               ...args.connections.environment,
+              TXWATCH_STREAM: "kinesis",
               KINESIS_STREAM_NAME: args.streamName,
               // Lambda sets AWS_REGION itself (and refuses it as a variable); ECS does not.
               AWS_REGION: context.region,
@@ -193,14 +200,15 @@ export class ApiService extends pulumi.ComponentResource {
       parent,
     );
 
+    const internetFacing = isInternetFacing(settings);
     this.loadBalancer = new aws.lb.LoadBalancer(
       context.name("api-alb"),
       {
         name: context.name("api-alb"),
         loadBalancerType: "application",
-        internal: false,
+        internal: !internetFacing,
         securityGroups: [args.albSecurityGroupId],
-        subnets: args.publicSubnetIds,
+        subnets: internetFacing ? args.publicSubnetIds : args.privateSubnetIds,
         enableDeletionProtection: false,
         dropInvalidHeaderFields: true,
         accessLogs: {
@@ -209,7 +217,8 @@ export class ApiService extends pulumi.ComponentResource {
           enabled: settings.albAccessLogs,
         },
       },
-      parent,
+      // ELB checks it may write to the bucket when logs are enabled: the policy comes first.
+      { parent: this, dependsOn: [args.appLogsPolicy] },
     );
     this.targetGroup = new aws.lb.TargetGroup(
       context.name("api-tg"),
@@ -252,15 +261,46 @@ export class ApiService extends pulumi.ComponentResource {
             containerPort: API_PORT,
           },
         ],
-        healthCheckGracePeriodSeconds: 30,
+        healthCheckGracePeriodSeconds: HEALTH_CHECK_GRACE_SECONDS,
         deploymentCircuitBreaker: { enable: true, rollback: true },
         propagateTags: "SERVICE",
-        waitForSteadyState: false,
+        // `pulumi up` succeeds only once the tasks run and pass their health checks; a task
+        // that cannot start fails the update instead of crash-looping unseen.
+        waitForSteadyState: true,
       },
-      // Tasks start only once their roles carry their policies (image pull, logs, secrets).
-      { parent: this, dependsOn: [...listeners, executionPolicy, taskPolicy] },
+      // Tasks start only once their roles carry their policies (image pull, logs, secrets, the
+      // database) and the ledger is migrated.
+      {
+        parent: this,
+        dependsOn: [...listeners, executionPolicy, taskPolicy, ...(args.dependsOn ?? [])],
+      },
     );
     this.registerOutputs({ albDnsName: this.loadBalancer.dnsName });
+  }
+
+  /** Answers 404 for PRIVATE_PATHS on a listener that forwards, before the default action. */
+  private blockPrivatePaths(context: StackContext, listener: aws.lb.Listener, type: string): void {
+    new aws.lb.ListenerRule(
+      context.name(`${type}-private-paths`),
+      {
+        listenerArn: listener.arn,
+        priority: 1,
+        conditions: [{ pathPattern: { values: PRIVATE_PATHS } }],
+        actions: [
+          {
+            type: "fixed-response",
+            fixedResponse: {
+              statusCode: "404",
+              contentType: "application/json",
+              messageBody: JSON.stringify({
+                error: { code: "TXW_ERR_NOT_FOUND", message: "not found" },
+              }),
+            },
+          },
+        ],
+      },
+      { parent: this },
+    );
   }
 
   /** HTTPS with the configured certificate (HTTP then redirects), else plain HTTP. */
@@ -269,32 +309,34 @@ export class ApiService extends pulumi.ComponentResource {
     const forward = [{ type: "forward", targetGroupArn: this.targetGroup.arn }];
     const { certificateArn } = context.settings;
     if (certificateArn === "") {
-      return [
-        new aws.lb.Listener(
-          context.name("api-http"),
-          {
-            loadBalancerArn: this.loadBalancer.arn,
-            port: 80,
-            protocol: "HTTP",
-            defaultActions: forward,
-          },
-          parent,
-        ),
-      ];
-    }
-    return [
-      new aws.lb.Listener(
-        context.name("api-https"),
+      const http = new aws.lb.Listener(
+        context.name("api-http"),
         {
           loadBalancerArn: this.loadBalancer.arn,
-          port: 443,
-          protocol: "HTTPS",
-          sslPolicy: TLS_POLICY,
-          certificateArn,
+          port: 80,
+          protocol: "HTTP",
           defaultActions: forward,
         },
         parent,
-      ),
+      );
+      this.blockPrivatePaths(context, http, "api-http");
+      return [http];
+    }
+    const https = new aws.lb.Listener(
+      context.name("api-https"),
+      {
+        loadBalancerArn: this.loadBalancer.arn,
+        port: 443,
+        protocol: "HTTPS",
+        sslPolicy: TLS_POLICY,
+        certificateArn,
+        defaultActions: forward,
+      },
+      parent,
+    );
+    this.blockPrivatePaths(context, https, "api-https");
+    return [
+      https,
       new aws.lb.Listener(
         context.name("api-http-redirect"),
         {
@@ -384,6 +426,8 @@ export class ApiService extends pulumi.ComponentResource {
         context: { location: REPOSITORY_ROOT },
         dockerfile: { location: `${REPOSITORY_ROOT}Dockerfile` },
         platforms: ["linux/arm64"],
+        // A preview shows the image to come; only `pulumi up` builds and pushes it.
+        buildOnPreview: false,
         push: true,
         tags: [pulumi.interpolate`${repository.repositoryUrl}:latest`],
         registries: [

@@ -3,7 +3,6 @@ import * as pulumi from "@pulumi/pulumi";
 import type { StackContext } from "../context.ts";
 import { assumeRolePolicy } from "../iam.ts";
 import { encryptedLogGroup } from "../log-group.ts";
-import { AURORA_ENGINE_VERSIONS } from "../presets.ts";
 import { DB_PORT } from "./security-groups.ts";
 
 export interface LedgerDatabaseArgs {
@@ -33,6 +32,13 @@ export interface DatabaseEndpoint {
   port: pulumi.Output<number>;
   /** The RDS-managed master secret (rotated by RDS, encrypted with the stack key). */
   secretArn: pulumi.Output<string>;
+  /**
+   * The instance's `DbiResourceId` or the cluster's `DbClusterResourceId`: what an IAM policy
+   * names in `rds-db:connect` (`arn:aws:rds-db:<region>:<account>:dbuser:<id>/<user>`).
+   */
+  resourceId: pulumi.Output<string>;
+  /** The instances, which what connects to the database waits for. */
+  instances: pulumi.Resource[];
   /** CloudWatch dimensions: `DBInstanceIdentifier` values, or the cluster's `DBClusterIdentifier`. */
   instanceIdentifiers: string[];
   clusterIdentifier: string | undefined;
@@ -157,6 +163,8 @@ export class LedgerDatabase extends pulumi.ComponentResource {
         username: MASTER_USERNAME,
         manageMasterUserPassword: true,
         masterUserSecretKmsKeyId: args.keyArn,
+        // The services connect as the application role with IAM tokens: nothing to rotate.
+        iamDatabaseAuthenticationEnabled: true,
         parameterGroupName: parameters.name,
         backupRetentionPeriod: settings.backupRetentionDays,
         backupWindow: BACKUP_WINDOW,
@@ -182,6 +190,8 @@ export class LedgerDatabase extends pulumi.ComponentResource {
       address: instance.address,
       port: instance.port,
       secretArn: instance.masterUserSecrets.apply((s) => s?.[0]?.secretArn ?? ""),
+      resourceId: instance.resourceId,
+      instances: [instance],
       instanceIdentifiers: [identifier],
       clusterIdentifier: undefined,
     };
@@ -196,7 +206,14 @@ export class LedgerDatabase extends pulumi.ComponentResource {
     const { settings } = context;
     const clusterIdentifier = context.name("ledger-cluster");
     const major = settings.databaseMajorVersion;
-    const engineVersion = AURORA_ENGINE_VERSIONS[major] as string; // validated by config
+    // Aurora takes a full version, and AWS retires old minors for new clusters: the major is
+    // pinned, the minor is the one AWS offers as default for it when the stack is deployed.
+    const engineVersion = aws.rds
+      .getEngineVersionOutput(
+        { engine: "aurora-postgresql", version: major, defaultOnly: true, latest: true },
+        { parent: this },
+      )
+      .apply((found) => found.versionActual || found.version || major);
     const parameters = new aws.rds.ClusterParameterGroup(
       context.name("ledger-cluster-params"),
       {
@@ -230,6 +247,7 @@ export class LedgerDatabase extends pulumi.ComponentResource {
         masterUsername: MASTER_USERNAME,
         manageMasterUserPassword: true,
         masterUserSecretKmsKeyId: args.keyArn,
+        iamDatabaseAuthenticationEnabled: true,
         dbClusterParameterGroupName: parameters.name,
         backupRetentionPeriod: settings.backupRetentionDays,
         preferredBackupWindow: BACKUP_WINDOW,
@@ -243,10 +261,12 @@ export class LedgerDatabase extends pulumi.ComponentResource {
       // AWS moves the minor version forward by itself; a diff back to the pinned one would fail.
       { parent: this, dependsOn: groups, ignoreChanges: ["engineVersion"] },
     );
-    // Writer first (promotion tier 0), then the reader that takes over on failover.
+    // Writer first (promotion tier 0); the reader, created only once the writer exists, so the
+    // first instance up (which Aurora makes the writer) is the one named writer.
     const instanceIdentifiers = ["writer", "reader"].map((role) => context.name(`ledger-${role}`));
+    const instances: aws.rds.ClusterInstance[] = [];
     instanceIdentifiers.forEach((identifier, tier) => {
-      new aws.rds.ClusterInstance(
+      const instance = new aws.rds.ClusterInstance(
         identifier,
         {
           identifier,
@@ -267,14 +287,17 @@ export class LedgerDatabase extends pulumi.ComponentResource {
         {
           parent: this,
           ignoreChanges: ["engineVersion"],
-          dependsOn: monitoringRole ? [monitoringRole.attachment] : [],
+          dependsOn: [...(monitoringRole ? [monitoringRole.attachment] : []), ...instances],
         },
       );
+      instances.push(instance);
     });
     return {
       address: cluster.endpoint,
       port: cluster.port,
       secretArn: cluster.masterUserSecrets.apply((s) => s?.[0]?.secretArn ?? ""),
+      resourceId: cluster.clusterResourceId,
+      instances,
       instanceIdentifiers,
       clusterIdentifier,
     };

@@ -1,7 +1,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { subscriptions } from "../config.ts";
 import type { StackContext } from "../context.ts";
 import { policyDocument } from "../iam.ts";
+import { subscribe } from "../subscriptions.ts";
 import { dashboardBody } from "./dashboard-body.ts";
 
 export interface MonitoringArgs {
@@ -90,6 +92,13 @@ export class Monitoring extends pulumi.ComponentResource {
         parent,
       );
     }
+    subscribe(
+      context,
+      "alarm-topic",
+      this.alarmTopic,
+      subscriptions(context.settings, "alarmSubscriptions"),
+      this,
+    );
     for (const spec of alarmSpecs(args)) this.alarms.push(this.alarm(context, spec));
     this.dashboard = new aws.cloudwatch.Dashboard(
       context.name("txwatch-dashboard"),
@@ -113,7 +122,8 @@ export class Monitoring extends pulumi.ComponentResource {
         dimensions: spec.dimensions,
         statistic: spec.statistic,
         period: spec.periodSeconds ?? 60,
-        evaluationPeriods: spec.evaluationPeriods ?? 5,
+        evaluationPeriods: evaluationPeriods(spec),
+        datapointsToAlarm: evaluationPeriods(spec),
         threshold: spec.threshold,
         comparisonOperator: spec.comparisonOperator,
         treatMissingData: "notBreaching",
@@ -123,6 +133,18 @@ export class Monitoring extends pulumi.ComponentResource {
       { parent: this },
     );
   }
+}
+
+/**
+ * How many breaching minutes raise an alarm (AWS-4). A count (errors, throttles, evictions,
+ * 5xx) alarms on one: the metric is only published in the minutes something happened, so "5
+ * consecutive minutes" would let occasional failures pass unseen for ever. A level (CPU,
+ * memory, lag, free storage) must hold for 5 minutes, so a spike does not page anyone.
+ */
+export function evaluationPeriods(
+  spec: Pick<AlarmSpec, "statistic" | "evaluationPeriods">,
+): number {
+  return spec.evaluationPeriods ?? (spec.statistic === "Sum" ? 1 : 5);
 }
 
 /** Every alarm the pipeline needs, as data (tested on its own for dimensions). */
@@ -189,6 +211,7 @@ export function alarmSpecs(args: MonitoringArgs): AlarmSpec[] {
       threshold: 0,
       comparisonOperator: "GreaterThanThreshold",
       description: "Batches gave up and wait in the failure queue",
+      // A queue depth is a level, but any message in it is a lost batch to look at now.
       evaluationPeriods: 1,
     },
     {

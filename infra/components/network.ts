@@ -39,6 +39,8 @@ export class Network extends pulumi.ComponentResource {
   readonly publicSubnetIds: pulumi.Output<string>[];
   readonly privateSubnetIds: pulumi.Output<string>[];
   readonly privateRouteTable: aws.ec2.RouteTable;
+  /** The VPC's default group, with no rules: where a Lambda's interfaces go on destroy. */
+  readonly defaultSecurityGroup: aws.ec2.DefaultSecurityGroup;
   readonly natGateways: aws.ec2.NatGateway[] = [];
 
   constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -55,7 +57,7 @@ export class Network extends pulumi.ComponentResource {
     const vpcId = this.vpc.id;
 
     // Nothing may use the default group: no rules at all.
-    new aws.ec2.DefaultSecurityGroup(
+    this.defaultSecurityGroup = new aws.ec2.DefaultSecurityGroup(
       context.name("default-sg"),
       { vpcId, ingress: [], egress: [] },
       parent,

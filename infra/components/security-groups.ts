@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { databaseAccessCidrs } from "../config.ts";
+import { cidrList, databaseAccessCidrs, isInternetFacing } from "../config.ts";
 import type { StackContext } from "../context.ts";
 
 export interface SecurityGroupsArgs {
@@ -82,20 +82,33 @@ export class SecurityGroups extends pulumi.ComponentResource {
         { parent: this },
       );
 
-    for (const [i, cidr] of [
-      ["ipv4", "0.0.0.0/0"],
-      ["ipv6", "::/0"],
-    ] as const) {
-      for (const port of [80, 443]) {
+    // An internet-facing ALB (a certificate, or the publicHttp opt-in) takes the internet on the
+    // ports it listens on; an internal one takes only the VPC and the networks connected to it
+    // (albIngressCidrs), on HTTP (AWS-5).
+    const { certificateArn } = context.settings;
+    const sources: (readonly [string, string])[] = isInternetFacing(context.settings)
+      ? [
+          ["ipv4", "0.0.0.0/0"],
+          ["ipv6", "::/0"],
+        ]
+      : [
+          ["vpc", context.settings.vpcCidr],
+          ...cidrList(context.settings, "albIngressCidrs").map(
+            (cidr, i) => [`connected-${i + 1}`, cidr] as const,
+          ),
+        ];
+    const ports = certificateArn === "" ? [80] : [80, 443];
+    for (const [i, cidr] of sources) {
+      for (const port of ports) {
         new aws.vpc.SecurityGroupIngressRule(
           context.name(`alb-${port}-${i}-in`),
           {
             securityGroupId: this.alb.id,
-            ...(i === "ipv4" ? { cidrIpv4: cidr } : { cidrIpv6: cidr }),
+            ...(i === "ipv6" ? { cidrIpv6: cidr } : { cidrIpv4: cidr }),
             ipProtocol: "tcp",
             fromPort: port,
             toPort: port,
-            description: `HTTP${port === 443 ? "S" : ""} from the internet`,
+            description: `HTTP${port === 443 ? "S" : ""} from ${i.startsWith("ipv") ? "the internet" : cidr}`,
           },
           { parent: this },
         );

@@ -1,10 +1,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { bundleProcessor, PROCESSOR_HANDLER } from "../build/processor-bundle.ts";
+import { bundleLambda, LAMBDA_HANDLERS } from "../build/processor-bundle.ts";
 import type { RuntimeConnections, StackContext } from "../context.ts";
 import { readSecretsStatements } from "../iam.ts";
-import { encryptedLogGroup } from "../log-group.ts";
-import { serviceRole } from "../service-role.ts";
+import { vpcFunction } from "../vpc-function.ts";
 
 export interface StreamProcessorArgs {
   /** The stack's preset, settings and naming; required, so no component invents its own names. */
@@ -17,12 +16,16 @@ export interface StreamProcessorArgs {
   subnetIds: pulumi.Input<string>[];
   /** Its security group, whose rules admit only the callers (SEC-2); required. */
   securityGroupId: pulumi.Input<string>;
+  /** The VPC's default security group, the function's on its way out (AWS-2). */
+  defaultSecurityGroupId: pulumi.Input<string>;
   /** Data-store addresses and secret ARNs for the runtime (never secret values, SEC-4); required. */
   connections: RuntimeConnections;
   /** Where fraud alerts are published (ALERT_TOPIC_ARN). */
   alertTopicArn: pulumi.Input<string>;
-  /** The bundle directory. @default a fresh esbuild bundle of src/handlers/lambda.ts */
+  /** The bundle directory. @default a fresh esbuild bundle of src/handlers/ */
   codeDirectory?: string;
+  /** What must have happened first: the ledger's migration (the processor never migrates). */
+  dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
 /** A stuck record is retried this many times (bisecting) before it goes to the failure queue. */
@@ -46,13 +49,6 @@ export class StreamProcessor extends pulumi.ComponentResource {
     const parent = { parent: this };
     this.functionName = context.name("processor");
 
-    const logGroup = encryptedLogGroup(
-      context,
-      context.name("processor-logs"),
-      `/aws/lambda/${this.functionName}`,
-      keyArn,
-      this,
-    );
     this.deadLetterQueue = new aws.sqs.Queue(
       context.name("processor-dlq"),
       {
@@ -64,103 +60,60 @@ export class StreamProcessor extends pulumi.ComponentResource {
       },
       parent,
     );
-
-    const ec2Arn = (type: string) =>
-      pulumi.interpolate`arn:aws:ec2:${context.region}:${context.accountId}:${type}/*`;
-    // Lambda checks the role can manage ENIs, read the stream and send to the queue when the
-    // function and its mapping are created: both wait for the policy, not just the role.
-    const { role, policy } = serviceRole(
-      context,
-      "processor",
-      "lambda.amazonaws.com",
-      [
-        {
-          Sid: "ReadTheTransactionStream",
-          Effect: "Allow",
-          Action: [
-            "kinesis:DescribeStream",
-            "kinesis:DescribeStreamSummary",
-            "kinesis:GetRecords",
-            "kinesis:GetShardIterator",
-            "kinesis:ListShards",
-            "kinesis:SubscribeToShard",
-          ],
-          Resource: args.streamArn,
-        },
-        ...readSecretsStatements(keyArn, [
-          connections.databaseSecretArn,
-          connections.redisAuthSecretArn,
-        ]),
-        {
-          Sid: "PublishAlerts",
-          Effect: "Allow",
-          Action: ["sns:Publish"],
-          Resource: args.alertTopicArn,
-        },
-        {
-          Sid: "SendFailedBatchesToTheQueue",
-          Effect: "Allow",
-          Action: ["sqs:SendMessage"],
-          Resource: this.deadLetterQueue.arn,
-        },
-        {
-          Sid: "WriteOwnLogs",
-          Effect: "Allow",
-          Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
-          Resource: pulumi.interpolate`${logGroup.arn}:*`,
-        },
-        {
-          // A function in a VPC attaches ENIs in the stack's subnets and groups.
-          Sid: "ManageVpcNetworkInterfaces",
-          Effect: "Allow",
-          Action: [
-            "ec2:CreateNetworkInterface",
-            "ec2:DeleteNetworkInterface",
-            "ec2:AssignPrivateIpAddresses",
-            "ec2:UnassignPrivateIpAddresses",
-          ],
-          Resource: [ec2Arn("network-interface"), ec2Arn("subnet"), ec2Arn("security-group")],
-        },
-        {
-          // Describe calls have no resource-level permissions in EC2: "*" is the only scope.
-          Sid: "DescribeVpcNetworkInterfaces",
-          Effect: "Allow",
-          Action: ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"],
-          Resource: "*",
-        },
-      ],
-      this,
-    );
-
-    const code = args.codeDirectory ?? bundleProcessor();
-    this.function = new aws.lambda.Function(
-      this.functionName,
+    const { function: fn, policy } = vpcFunction(
       {
-        name: this.functionName,
+        context,
+        keyArn,
+        type: "processor",
         description: "txwatch stream processor: history, rules, ledger, alerts",
-        runtime: "nodejs22.x",
-        architectures: ["arm64"],
-        handler: PROCESSOR_HANDLER,
-        code: new pulumi.asset.FileArchive(code),
-        role: role.arn,
+        code: args.codeDirectory ?? bundleLambda(),
+        handler: LAMBDA_HANDLERS.processor,
+        subnetIds: args.subnetIds,
+        securityGroupId: args.securityGroupId,
+        defaultSecurityGroupId: args.defaultSecurityGroupId,
         memorySize: settings.processorMemoryMb,
         timeout: 60,
-        kmsKeyArn: context.dataKey(keyArn),
-        vpcConfig: { subnetIds: args.subnetIds, securityGroupIds: [args.securityGroupId] },
-        loggingConfig: { logFormat: "JSON", logGroup: logGroup.name },
-        environment: {
-          variables: {
-            ...connections.environment,
-            ALERT_TOPIC_ARN: args.alertTopicArn,
-            // The Lambda Node.js runtime ships the RDS certificate authorities here.
-            DB_CA_BUNDLE: "/var/runtime/ca-cert.pem",
-            POWERTOOLS_SERVICE_NAME: "txwatch-processor",
-            LOG_LEVEL: "info",
+        environment: { ...connections.environment, ALERT_TOPIC_ARN: args.alertTopicArn },
+        // New code goes live only once the schema it writes is there, on every deploy.
+        ...(args.dependsOn !== undefined && { dependsOn: args.dependsOn }),
+        statements: [
+          {
+            Sid: "ReadTheTransactionStream",
+            Effect: "Allow",
+            Action: [
+              "kinesis:DescribeStream",
+              "kinesis:DescribeStreamSummary",
+              "kinesis:GetRecords",
+              "kinesis:GetShardIterator",
+              "kinesis:ListShards",
+              "kinesis:SubscribeToShard",
+            ],
+            Resource: args.streamArn,
           },
-        },
+          ...readSecretsStatements(keyArn, [connections.redisAuthSecretArn]),
+          {
+            Sid: "ConnectAsTheApplicationRole",
+            Effect: "Allow",
+            Action: ["rds-db:connect"],
+            Resource: connections.databaseConnectArn,
+          },
+          {
+            Sid: "PublishAlerts",
+            Effect: "Allow",
+            Action: ["sns:Publish"],
+            Resource: args.alertTopicArn,
+          },
+          {
+            Sid: "SendFailedBatchesToTheQueue",
+            Effect: "Allow",
+            Action: ["sqs:SendMessage"],
+            Resource: this.deadLetterQueue.arn,
+          },
+        ],
       },
-      { parent: this, dependsOn: [logGroup, policy] },
+      this,
     );
+    this.function = fn;
 
     this.eventSourceMapping = new aws.lambda.EventSourceMapping(
       context.name("processor-stream-mapping"),
@@ -177,7 +130,8 @@ export class StreamProcessor extends pulumi.ComponentResource {
         parallelizationFactor: 1,
         destinationConfig: { onFailure: { destinationArn: this.deadLetterQueue.arn } },
       },
-      { parent: this, dependsOn: [policy] },
+      // Records flow only once the ledger's schema is the one this code writes.
+      { parent: this, dependsOn: [policy, ...(args.dependsOn ?? [])] },
     );
     this.registerOutputs({ functionName: this.function.name });
   }

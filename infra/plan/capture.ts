@@ -14,12 +14,16 @@ export interface PlannedResource {
   /** The resource options that decide what `pulumi destroy` leaves behind. */
   protect?: boolean;
   retainOnDelete?: boolean;
+  /** The logical names of the resources it explicitly waits for (`dependsOn`). */
+  dependsOn?: string[];
 }
 
 export interface StackPlan {
   config: StackConfig;
   resources: PlannedResource[];
   outputs: Record<string, unknown>;
+  /** The data sources the program read (invokes), with their arguments. */
+  invokes: { token: string; inputs: Record<string, unknown> }[];
 }
 
 /**
@@ -40,7 +44,12 @@ export function planStack(
 
 async function planOnce(config: StackConfig, processorCodeDirectory?: string): Promise<StackPlan> {
   const resources: PlannedResource[] = [];
+  const invokes: StackPlan["invokes"] = [];
   const options = new Map<string, { protect?: boolean; retainOnDelete?: boolean }>();
+  const dependencies = new Map<
+    string,
+    pulumi.Input<pulumi.Input<pulumi.Resource>[]> | pulumi.Input<pulumi.Resource>
+  >();
   const { region } = config.settings;
   await pulumi.runtime.setMocks(
     {
@@ -58,7 +67,8 @@ async function planOnce(config: StackConfig, processorCodeDirectory?: string): P
         return { id, state };
       },
       call(args) {
-        return invokeResult(args.token, region);
+        invokes.push({ token: args.token, inputs: args.inputs as Record<string, unknown> });
+        return invokeResult(args.token, region, args.inputs as Record<string, unknown>);
       },
     },
     "txwatch",
@@ -74,18 +84,34 @@ async function planOnce(config: StackConfig, processorCodeDirectory?: string): P
           ...(opts.protect !== undefined && { protect: opts.protect }),
           ...(opts.retainOnDelete !== undefined && { retainOnDelete: opts.retainOnDelete }),
         });
+        if (opts.dependsOn !== undefined) dependencies.set(`${type}::${name}`, opts.dependsOn);
         return undefined;
       },
     ],
   );
   const entries = Object.entries(stack.outputs);
   const values = await Promise.all(entries.map(([, output]) => promiseOf(output)));
+  for (const resource of resources) {
+    const declared = dependencies.get(`${resource.type}::${resource.name}`);
+    if (declared !== undefined) resource.dependsOn = await dependencyNames(declared);
+  }
   await pulumi.runtime.disconnect();
   return {
     config,
     resources,
+    invokes,
     outputs: Object.fromEntries(entries.map(([key], i) => [key, values[i]])),
   };
+}
+
+/** The logical names of `dependsOn` resources (the last part of each URN). */
+async function dependencyNames(
+  declared: pulumi.Input<pulumi.Input<pulumi.Resource>[]> | pulumi.Input<pulumi.Resource>,
+): Promise<string[]> {
+  const resolved = await promiseOf(pulumi.output(declared as pulumi.Input<pulumi.Resource[]>));
+  const list = Array.isArray(resolved) ? resolved : [resolved];
+  const urns = await Promise.all(list.map((r) => promiseOf((r as pulumi.Resource).urn)));
+  return urns.map((urn) => urn.slice(urn.lastIndexOf("::") + 2));
 }
 
 /** The value of an output (undefined while unknown). */

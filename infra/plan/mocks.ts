@@ -5,6 +5,7 @@ export const MOCK_ACCOUNT_ID = "123456789012";
 type State = Record<string, unknown>;
 
 function serviceOf(type: string): string {
+  if (type === "aws:cloudwatch/eventRule:EventRule") return "events";
   const module = type.split(":")[1]?.split("/")[0] ?? "unknown";
   return (
     { cloudwatch: "logs", lb: "elasticloadbalancing", vpc: "ec2", elasticache: "elasticache" }[
@@ -44,6 +45,7 @@ export function computedState(type: string, name: string, inputs: State, region:
         ...base,
         address: `${inputs.identifier}.rds.amazonaws.com`,
         port: inputs.port ?? 5432,
+        resourceId: `db-${String(inputs.identifier).toUpperCase()}`,
         masterUserSecrets: [
           {
             secretArn: `arn:aws:secretsmanager:${region}:${MOCK_ACCOUNT_ID}:secret:rds!db-${name}`,
@@ -56,6 +58,7 @@ export function computedState(type: string, name: string, inputs: State, region:
         endpoint: `${inputs.clusterIdentifier}.cluster.rds.amazonaws.com`,
         readerEndpoint: `${inputs.clusterIdentifier}.cluster-ro.rds.amazonaws.com`,
         port: inputs.port ?? 5432,
+        clusterResourceId: `cluster-${String(inputs.clusterIdentifier).toUpperCase()}`,
         masterUserSecrets: [
           {
             secretArn: `arn:aws:secretsmanager:${region}:${MOCK_ACCOUNT_ID}:secret:rds!cluster-${name}`,
@@ -92,8 +95,16 @@ export function computedState(type: string, name: string, inputs: State, region:
 }
 
 /** Invokes the program makes; anything else is a mistake and fails loudly. */
-export function invokeResult(token: string, region: string): State {
+export function invokeResult(token: string, region: string, inputs: State = {}): State {
   switch (token) {
+    case "aws:rds/getEngineVersion:getEngineVersion":
+      // The plan cannot know AWS's default minor: it shows the pinned major and "x".
+      return {
+        engine: inputs.engine,
+        version: `${String(inputs.version)}.x`,
+        versionActual: `${String(inputs.version)}.x`,
+        parameterGroupFamily: `${String(inputs.engine)}${String(inputs.version)}`,
+      };
     case "aws:index/getCallerIdentity:getCallerIdentity":
       return {
         accountId: MOCK_ACCOUNT_ID,

@@ -20,14 +20,21 @@ export interface PlanOptions {
 /** The offline view used when no suffix is configured: the plan does not deploy anything. */
 export const DEFAULT_PLAN_SUFFIX = "plan";
 
-/** Collects `txwatch:` config from a stack file, then the flags; later sources win. */
+function stackFileConfig(path: string): Record<string, unknown> {
+  const file = parse(readFileSync(path, "utf8")) as { config?: Record<string, unknown> } | null;
+  return file?.config ?? {};
+}
+
+/**
+ * Collects `txwatch:` config from a stack file, then the flags; later sources win. A stack file
+ * is planned as `pulumi up` would deploy it: without `txwatch:environmentSuffix` it is refused,
+ * as the program refuses it; only a plan of a bare preset gets the offline suffix.
+ */
 export function planConfigValues(options: PlanOptions): Record<string, string> {
-  const values: Record<string, string> = { environmentSuffix: DEFAULT_PLAN_SUFFIX };
+  const values: Record<string, string> =
+    options.stackConfig === undefined ? { environmentSuffix: DEFAULT_PLAN_SUFFIX } : {};
   if (options.stackConfig !== undefined) {
-    const file = parse(readFileSync(options.stackConfig, "utf8")) as {
-      config?: Record<string, unknown>;
-    } | null;
-    for (const [key, value] of Object.entries(file?.config ?? {})) {
+    for (const [key, value] of Object.entries(stackFileConfig(options.stackConfig))) {
       if (key.startsWith("txwatch:")) values[key.slice("txwatch:".length)] = String(value);
     }
   }
@@ -50,10 +57,17 @@ export async function runPlan(options: PlanOptions): Promise<string> {
   return options.json === true ? planJson(plan) : formatPlan(plan);
 }
 
+/** The stack file's `aws:region`, which the program honours like `txwatch:region`. */
+export function planAwsRegion(options: PlanOptions): string | undefined {
+  if (options.stackConfig === undefined) return undefined;
+  const region = stackFileConfig(options.stackConfig)["aws:region"];
+  return region === undefined ? undefined : String(region);
+}
+
 /** The offline plan of the config the options select (stack file, then flags). */
 function planOf(options: PlanOptions) {
   const values = planConfigValues(options);
-  return planStack(readStackConfig((k) => values[k], Object.keys(values)));
+  return planStack(readStackConfig((k) => values[k], Object.keys(values), planAwsRegion(options)));
 }
 
 /**

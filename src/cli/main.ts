@@ -1,9 +1,11 @@
 import { Command, InvalidArgumentError } from "commander";
 import { ApiError } from "../errors.ts";
+import { archiveCommand, verifyArchiveCommand } from "./commands/archive.ts";
 import { keysCreateCommand, migrateCommand, verifyLedgerCommand } from "./commands/ledger-admin.ts";
 import { planCommand } from "./commands/plan.ts";
 import { replayCommand } from "./commands/replay.ts";
 import { simulateCommand } from "./commands/simulate.ts";
+import { smokeCommand } from "./commands/smoke.ts";
 import { startCommand } from "./commands/start.ts";
 
 function positiveNumber(value: string): number {
@@ -62,8 +64,45 @@ program
   .command("verify-ledger")
   .description("recompute the ledger's hash chain; exits 1 if any row was altered")
   .option("--json", "print the result as JSON")
-  .action(async (options: { json?: boolean }) => {
-    process.exitCode = await verifyLedgerCommand(options);
+  .option("--archive <dir|s3://bucket/prefix>", "verify the daily archive there instead (AWS-6)")
+  .option("--day <YYYY-MM-DD>", "with --archive: only this UTC day (default: every archived day)")
+  .option("--against-ledger", "with --archive: also compare each row with the configured ledger")
+  .action(
+    async (options: {
+      json?: boolean;
+      archive?: string;
+      day?: string;
+      againstLedger?: boolean;
+    }) => {
+      process.exitCode =
+        options.archive === undefined
+          ? await verifyLedgerCommand(options)
+          : await verifyArchiveCommand({ ...options, archive: options.archive });
+    },
+  );
+
+program
+  .command("archive")
+  .description(
+    "export one UTC day of the ledger as a verifiable archive (what the daily function writes)",
+  )
+  .requiredOption("--day <YYYY-MM-DD>", "the UTC day")
+  .requiredOption("--to <dir|s3://bucket/prefix>", "a directory or an S3 bucket")
+  .action(async (options: { day: string; to: string }) => {
+    process.exitCode = await archiveCommand(options);
+  });
+
+program
+  .command("smoke")
+  .description("smoke-test a deployed monitor: health, a transaction decided, its alert visible")
+  .option("--url <url>", "monitor base URL", process.env.TXWATCH_URL)
+  .option("--api-key <key>", "API key (or TXWATCH_API_KEY)", process.env.TXWATCH_API_KEY)
+  .option("--merchant <id>", "merchant id of the key", "demo")
+  .option("--timeout <seconds>", "how long the decision and the alert may take", positiveNumber, 60)
+  .action(async (options: { url?: string; apiKey?: string; merchant: string; timeout: number }) => {
+    if (options.url === undefined)
+      throw new InvalidArgumentError("--url (or TXWATCH_URL) is required");
+    process.exitCode = await smokeCommand({ ...options, url: options.url });
   });
 
 program

@@ -1,43 +1,16 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import { SNSClient } from "@aws-sdk/client-sns";
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from "aws-lambda";
-import { AlertHub } from "../alerts/hub.ts";
-import type { AlertPublisher } from "../alerts/publisher.ts";
-import { snsPublisher } from "../alerts/sns.ts";
 import { loadConfig } from "../config.ts";
-import type { Logger as PinoLogger } from "../observability/logger.ts";
-import { createLogger } from "../observability/logger.ts";
 import { type ProcessorDeps, processBatch } from "../processor/process-batch.ts";
-import { defaultRuleset, loadRuleset } from "../rules/index.ts";
+import { openAwsProcessor } from "../runtime/aws-processor.ts";
 import type { ConsumedRecord } from "../stream/types.ts";
-import { openAwsStores } from "./aws-connections.ts";
 
 const powertoolsLogger = new Logger({ serviceName: "txwatch-processor" });
 const metrics = new Metrics({ namespace: "txwatch", serviceName: "txwatch-processor" });
 
 /** Built once per execution environment and reused across invocations. */
 let depsPromise: Promise<ProcessorDeps> | undefined;
-
-async function buildDeps(): Promise<ProcessorDeps> {
-  const config = loadConfig(process.env);
-  const { ledger, history } = await openAwsStores(config);
-  const ruleset =
-    config.TXWATCH_RULESET === undefined ? defaultRuleset() : loadRuleset(config.TXWATCH_RULESET);
-  const topicArn = config.ALERT_TOPIC_ARN;
-  // SNS stays awaited inside the batch: Lambda freezes the environment once the handler
-  // returns, so anything left in the background could be lost.
-  const alerts: AlertPublisher =
-    topicArn === undefined ? new AlertHub() : snsPublisher(new SNSClient({}), topicArn);
-  return {
-    history,
-    ledger,
-    ruleset: () => ruleset,
-    alerts,
-    log: createLogger(config.LOG_LEVEL) as PinoLogger,
-    source: config.KINESIS_STREAM_NAME ?? "kinesis",
-  };
-}
 
 /** Resets the cached dependencies (tests open and close them per case). */
 export async function resetForTests(): Promise<void> {
@@ -65,7 +38,7 @@ export function recordsOf(event: KinesisStreamEvent): ConsumedRecord[] {
  * handler throws instead, so the mapping retries and bisects the batch as configured.
  */
 export async function handler(event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> {
-  depsPromise ??= buildDeps().catch((error: unknown) => {
+  depsPromise ??= openAwsProcessor(loadConfig(process.env)).catch((error: unknown) => {
     depsPromise = undefined;
     throw error;
   });

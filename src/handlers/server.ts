@@ -1,11 +1,18 @@
 import { safeErrorFields } from "../errors.ts";
-import { startApiServer } from "./api-server.ts";
+import { startApiServer } from "../runtime/aws-api.ts";
 
 /** The container entry on AWS: starts the API, stops it on SIGTERM / SIGINT. */
 try {
   const server = await startApiServer();
   const stop = async () => {
-    await server.stop();
+    try {
+      await server.stop();
+    } catch (error) {
+      // A failed shutdown is reported, as one line like a failed start, and is not a clean
+      // exit; never an unhandled rejection.
+      process.stderr.write(`txwatch api: cannot stop cleanly: ${safeErrorFields(error).message}\n`);
+      process.exit(1);
+    }
     process.exit(0);
   };
   process.once("SIGTERM", () => void stop());

@@ -163,3 +163,52 @@ export async function transitionAlert(
     return { kind: "ok", alert };
   });
 }
+
+/** Alert ids as a feed cursor: "0" (before the first alert) or an id. */
+const FEED_CURSOR = /^(0|[1-9]\d{0,18})$/;
+/**
+ * The feed's cursor for an instant, for a reader that could not read the tail when it started:
+ * the last alert created (alerts.created_at: when its committing transaction began) before
+ * `instant`, "0" if none. Ids are in commit order, so every alert whose transaction began at or
+ * after `instant` lies after it, whenever it is read; a reader passes an instant early enough to
+ * also cover the transactions that were running when it started.
+ */
+export async function alertsCursorAt(db: SqlClient, instant: Date): Promise<string> {
+  const { rows } = await db.query<{ id: string }>(
+    "SELECT coalesce(max(id), 0)::text AS id FROM alerts WHERE created_at < $1::timestamptz",
+    [instant.toISOString()],
+  );
+  return rows[0]?.id ?? "0";
+}
+
+/**
+ * The feed's cursor for "now": the newest alert's id, "0" on a ledger without alerts. Alerts
+ * committed after this answer all have larger ids (see alertsAfter).
+ */
+export async function alertsTail(db: SqlClient): Promise<string> {
+  const { rows } = await db.query<{ id: string }>(
+    "SELECT coalesce(max(id), 0)::text AS id FROM alerts",
+  );
+  return rows[0]?.id ?? "0";
+}
+
+/**
+ * Every merchant's alerts with an id above `cursor`, oldest first, at most `limit` (the primary
+ * key serves it). Ids are in commit order, so a reader that keeps the last id it saw misses
+ * nothing: alerts are only inserted by commitBatch while it holds the chain lock, which is
+ * released only once its transaction is committed, so a batch that allocates larger ids always
+ * becomes visible after every batch with smaller ones. Ids of a rolled-back batch or of a
+ * conflicting (already raised) alert are gaps, never late arrivals.
+ */
+export async function alertsAfter(db: SqlClient, cursor: string, limit: number): Promise<Alert[]> {
+  if (!FEED_CURSOR.test(cursor)) throw new Error(`not an alert cursor: ${JSON.stringify(cursor)}`);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
+    throw new Error(`limit must be an integer from 1 to ${MAX_PAGE}, got ${limit}`);
+  }
+  const { rows } = await db.query<AlertRow>(
+    `SELECT ${ALERT_COLUMNS} FROM alerts a WHERE a.id > $1::bigint ORDER BY a.id LIMIT $2`,
+    [cursor, limit],
+    { name: "txwatch_alerts_after" },
+  );
+  return rows.map(alertOf);
+}

@@ -6,7 +6,12 @@ export {
   openPostgresLedger,
   type PostgresLedgerOptions,
 } from "./open.ts";
-export { grantApplicationRole } from "./roles.ts";
+export {
+  APPLICATION_ROLE,
+  type ApplicationRoleOptions,
+  ensureApplicationRole,
+  grantApplicationRole,
+} from "./roles.ts";
 export { pgliteSqlClient, pgSqlClient, type SqlClient, type SqlParam } from "./sql-client.ts";
 export { SqlLedger } from "./sql-ledger.ts";
 export type * from "./types.ts";

@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
+import { type CredentialProvider, reauthenticatingPool } from "./credentials.ts";
 import { pgliteSqlClient, pgSqlClient } from "./sql-client.ts";
 import { SqlLedger } from "./sql-ledger.ts";
 
@@ -15,6 +16,11 @@ export interface PostgresLedgerOptions {
    * @default the server's search_path (normally `public`)
    */
   schema?: string;
+  /**
+   * The password of every new connection (a rotated secret, an RDS IAM token): a connection
+   * refused for it re-reads it and is retried once (AWS-3). Overrides `pool.password`.
+   */
+  credentials?: CredentialProvider;
 }
 
 /** Unquoted identifiers fold to lower case on the search_path, so only those are accepted. */
@@ -40,7 +46,10 @@ export async function openPostgresLedger(options: PostgresLedgerOptions): Promis
     // query can ever run against another schema.
     config.options = [options.pool?.options, `-c search_path=${schema}`].filter(Boolean).join(" ");
   }
+  const { credentials } = options;
+  if (credentials !== undefined) config.password = () => credentials.current();
   const pool = new pg.Pool(config);
+  if (credentials !== undefined) reauthenticatingPool(pool, credentials);
   // An idle connection dropped by the server (failover, restart) emits here; without a
   // listener that would crash the process. The pool discards it and the next query reconnects.
   pool.on("error", () => {});

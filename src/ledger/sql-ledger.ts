@@ -92,6 +92,18 @@ export class SqlLedger implements Ledger {
     return alerts.getAlert(this.db, merchantId, alertId);
   }
 
+  alertsTail(): Promise<string> {
+    return alerts.alertsTail(this.db);
+  }
+
+  alertsCursorAt(instant: Date): Promise<string> {
+    return alerts.alertsCursorAt(this.db, instant);
+  }
+
+  alertsAfter(cursor: string, limit: number): Promise<Alert[]> {
+    return alerts.alertsAfter(this.db, cursor, limit);
+  }
+
   transitionAlert(
     merchantId: string,
     alertId: string,

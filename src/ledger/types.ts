@@ -117,6 +117,18 @@ export interface Ledger {
     page: { limit: number; cursor?: string },
   ): Promise<Page<Alert>>;
   getAlert(merchantId: string, alertId: string): Promise<Alert | null>;
+  /**
+   * The cursor of the alert feed at this moment (the newest alert's position): reading from it
+   * gives only alerts committed later.
+   */
+  alertsTail(): Promise<string>;
+  /** The feed's cursor for an instant: after the last alert created before it (alertsCursorAt). */
+  alertsCursorAt(instant: Date): Promise<string>;
+  /**
+   * Every merchant's alerts committed after `cursor` (from alertsTail or the last alert's id),
+   * in commit order, at most `limit` (1-1000): what each API task relays to its live streams.
+   */
+  alertsAfter(cursor: string, limit: number): Promise<Alert[]>;
   transitionAlert(
     merchantId: string,
     alertId: string,

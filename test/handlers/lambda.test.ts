@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import type { KinesisStreamEvent } from "aws-lambda";
 import { openPostgresLedger } from "../../src/ledger/index.ts";
 import type { Ledger } from "../../src/ledger/types.ts";
 import { record } from "../processor/process-batch.suite.ts";
+import { kinesisEvent } from "../support/kinesis-records.ts";
 import {
   connectTestRedis,
   DATABASE_URL,
@@ -12,29 +12,6 @@ import {
   REDIS_URL,
   uniqueName,
 } from "../support/services.ts";
-
-function kinesisEvent(
-  records: { sequenceNumber: string; partitionKey: string; data: Buffer }[],
-): KinesisStreamEvent {
-  return {
-    Records: records.map((r) => ({
-      kinesis: {
-        kinesisSchemaVersion: "1.0",
-        partitionKey: r.partitionKey,
-        sequenceNumber: r.sequenceNumber,
-        data: r.data.toString("base64"),
-        approximateArrivalTimestamp: Date.now() / 1000,
-      },
-      eventSource: "aws:kinesis",
-      eventVersion: "1.0",
-      eventID: `shardId-000000000000:${r.sequenceNumber}`,
-      eventName: "aws:kinesis:record",
-      invokeIdentityArn: "arn:aws:iam::123456789012:role/processor",
-      awsRegion: "us-east-1",
-      eventSourceARN: "arn:aws:kinesis:us-east-1:123456789012:stream/transaction-stream-test",
-    })),
-  };
-}
 
 /** PRC-1 / CMP-1: the Lambda handler is a thin shell over processBatch, against the real services. */
 describe("Lambda handler (Kinesis event -> processBatch)", () => {

@@ -1,19 +1,16 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
+import { createRequire } from "node:module";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
-import {
-  GetRecordsCommand,
-  GetShardIteratorCommand,
-  type KinesisClient,
-  ListShardsCommand,
-} from "@aws-sdk/client-kinesis";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type { KinesisClient } from "@aws-sdk/client-kinesis";
 import { createApiKey } from "../../src/api/auth.ts";
 import { seenKey } from "../../src/history/keys.ts";
 import { openPostgresLedger, type SqlLedger } from "../../src/ledger/index.ts";
 import { kinesisClientFrom } from "../../src/stream/index.ts";
 import { wireTransaction } from "../support/fixtures.ts";
 import { createKinesisStream, type Kinesalite, startKinesalite } from "../support/kinesalite.ts";
+import { recordsOn } from "../support/kinesis-records.ts";
 import {
   connectTestRedis,
   DATABASE_URL,
@@ -42,8 +39,8 @@ interface Running {
   exit: Promise<{ code: number | null; stderr: string }>;
 }
 
-function startContainer(env: NodeJS.ProcessEnv): Running {
-  const child = spawn(process.execPath, ["--import", "tsx", ENTRY], {
+function startContainer(env: NodeJS.ProcessEnv, preload: string[] = []): Running {
+  const child = spawn(process.execPath, ["--import", "tsx", ...preload, ENTRY], {
     env,
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -64,23 +61,6 @@ function startContainer(env: NodeJS.ProcessEnv): Running {
   // Awaited only by tests that expect it to listen.
   url.catch(() => {});
   return { child, url, exit };
-}
-
-async function recordsOn(client: KinesisClient, streamName: string): Promise<string[]> {
-  const { Shards } = await client.send(new ListShardsCommand({ StreamName: streamName }));
-  const out: string[] = [];
-  for (const shard of Shards ?? []) {
-    const { ShardIterator } = await client.send(
-      new GetShardIteratorCommand({
-        StreamName: streamName,
-        ShardId: shard.ShardId!,
-        ShardIteratorType: "TRIM_HORIZON",
-      }),
-    );
-    const { Records } = await client.send(new GetRecordsCommand({ ShardIterator }));
-    for (const r of Records ?? []) out.push(Buffer.from(r.Data!).toString("utf8"));
-  }
-  return out;
 }
 
 /** CMP-2 / OPS-1: the API container entry (src/handlers/server.ts) as ECS runs it. */
@@ -147,7 +127,7 @@ describe("API container entry (real PostgreSQL, Redis and Kinesis API)", () => {
         body: JSON.stringify(tx),
       });
       assert.equal(res.status, 202, await res.clone().text());
-      const records = await recordsOn(kinesis, streamName);
+      const records = (await recordsOn(kinesis, streamName)).map((r) => r.data.toString("utf8"));
       assert.equal(records.length, 1, "the transaction is on the configured stream");
       assert.ok(records[0]!.includes(String(tx.transactionId)));
       const redis = await connectTestRedis();
@@ -166,6 +146,32 @@ describe("API container entry (real PostgreSQL, Redis and Kinesis API)", () => {
       running.child.kill("SIGTERM");
       const { code } = await running.exit;
       assert.equal(code, 0, "SIGTERM stops it cleanly");
+    }
+  });
+
+  test("OPS-1 a shutdown that fails is reported in one line and exits 1, not as an unhandled rejection", async () => {
+    // The ledger's pool cannot be closed: pg's Pool.end rejects in the container's process.
+    const pgEntry = pathToFileURL(createRequire(import.meta.url).resolve("pg")).href;
+    const patch = `import pg from ${JSON.stringify(pgEntry)}; pg.Pool.prototype.end = async function () { throw new Error("pool end failed"); };`;
+    const running = startContainer(containerEnv(settings()), [
+      "--import",
+      `data:text/javascript,${encodeURIComponent(patch)}`,
+    ]);
+    const timer = setTimeout(() => running.child.kill("SIGKILL"), 30_000);
+    try {
+      const url = await running.url;
+      // The stop handlers are installed once the start resolves (after listening and the alert
+      // feed's first read): a request answered, then a moment, and they are in place.
+      assert.equal((await fetch(`${url}/healthz`)).status, 200);
+      await new Promise((r) => setTimeout(r, 500));
+      running.child.kill("SIGTERM");
+      const { code, stderr } = await running.exit;
+      assert.equal(code, 1, stderr);
+      assert.match(stderr, /^txwatch api: cannot stop cleanly: pool end failed\n$/m);
+      assert.doesNotMatch(stderr, /\n\s+at /, "one line, no stack trace");
+      assert.doesNotMatch(stderr, /unhandled|triggerUncaughtException/i);
+    } finally {
+      clearTimeout(timer);
     }
   });
 });

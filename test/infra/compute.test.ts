@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
+  bucket,
   input,
   list,
   ofType,
@@ -21,13 +22,14 @@ interface Container {
   environment: { name: string; value: string }[];
   logConfiguration: { logDriver: string; options: Record<string, string> };
   readonlyRootFilesystem: boolean;
+  user?: string;
+  mountPoints?: unknown[];
 }
 
 for (const preset of PRESET_NAMES) {
   test(`CMP-1 ${preset}: the processor is a Node.js 22 arm64 Lambda in the private subnets with a 30-day log group`, async () => {
     const plan = await planFor(preset);
-    const fn = one(plan, "aws:lambda/function:Function");
-    assert.equal(fn.inputs.name, `processor-${SUFFIX}`);
+    const fn = one(plan, "aws:lambda/function:Function", `processor-${SUFFIX}`);
     assert.equal(fn.inputs.runtime, "nodejs22.x");
     assert.deepEqual(fn.inputs.architectures, ["arm64"]);
     assert.equal(fn.inputs.handler, "index.handler");
@@ -79,7 +81,11 @@ for (const preset of PRESET_NAMES) {
       arn("sqs", "processor-dlq"),
     ]);
     assert.deepEqual(list(bySid.PublishAlerts?.Resource ?? []), [arn("sns", "fraud-alerts")]);
-    assert.equal(list(bySid.ReadConnectionSecrets?.Resource ?? []).length, 2);
+    // The Redis token only: the ledger is reached as the application role with IAM tokens.
+    assert.deepEqual(list(bySid.ReadConnectionSecrets?.Resource ?? []), [
+      `arn:aws:secretsmanager:us-east-1:123456789012:redis-auth-${SUFFIX}`,
+    ]);
+    assert.deepEqual(list(bySid.ConnectAsTheApplicationRole?.Action ?? []), ["rds-db:connect"]);
     assert.ok(
       list(bySid.ManageVpcNetworkInterfaces?.Action ?? []).includes("ec2:CreateNetworkInterface"),
     );
@@ -92,6 +98,8 @@ for (const preset of PRESET_NAMES) {
     const image = one(plan, "docker-build:index:Image");
     assert.deepEqual(image.inputs.platforms, ["linux/arm64"]);
     assert.equal(image.inputs.push, true);
+    // AWS-1: a preview neither builds nor needs a Docker engine; `pulumi up` builds.
+    assert.equal(image.inputs.buildOnPreview, false);
     assert.match(String((image.inputs.dockerfile as { location: string }).location), /Dockerfile$/);
     const cluster = one(plan, "aws:ecs/cluster:Cluster");
     assert.equal(cluster.inputs.name, `api-cluster-${SUFFIX}`);
@@ -134,15 +142,15 @@ for (const preset of PRESET_NAMES) {
     assert.equal(logGroup?.inputs.retentionInDays, 30);
   });
 
-  test(`CMP-2 ${preset}: an internet-facing ALB in the public subnets, /healthz target group, HTTP listener, access logs to the logs bucket`, async () => {
+  test(`CMP-2 AWS-5 ${preset}: without a certificate an internal ALB in the private subnets, /healthz target group, HTTP listener, access logs to the logs bucket`, async () => {
     const plan = await planFor(preset);
     const alb = one(plan, "aws:lb/loadBalancer:LoadBalancer");
-    assert.equal(alb.inputs.internal, false);
-    assert.deepEqual(alb.inputs.subnets, [id("public-subnet-1"), id("public-subnet-2")]);
+    assert.equal(alb.inputs.internal, true);
+    assert.deepEqual(alb.inputs.subnets, [id("private-subnet-1"), id("private-subnet-2")]);
     assert.deepEqual(alb.inputs.securityGroups, [id("alb-sg")]);
     // fastshop's specification puts everything at rest under the CMK; ALB logs need SSE-S3.
     assert.deepEqual(alb.inputs.accessLogs, {
-      bucket: `app-logs-${SUFFIX}`,
+      bucket: bucket("app-logs"),
       prefix: "alb",
       enabled: preset !== "fastshop",
     });
@@ -157,7 +165,7 @@ for (const preset of PRESET_NAMES) {
     ]);
   });
 
-  test(`CMP-2 ${preset}: the task role writes to the stream and the processed-data bucket only`, async () => {
+  test(`CMP-2 AWS-3 ${preset}: the task role writes to its stream, reads the Redis token and the card-token key, and connects to the ledger as the application role only`, async () => {
     const plan = await planFor(preset);
     const policy = ofType(plan, "aws:iam/rolePolicy:RolePolicy").find(
       (p) => p.name === `api-task-policy-${SUFFIX}`,
@@ -167,15 +175,30 @@ for (const preset of PRESET_NAMES) {
     assert.deepEqual(list(bySid.ProduceToTheStream?.Resource ?? []), [
       arn("kinesis", "transaction-stream"),
     ]);
-    assert.deepEqual(list(bySid.WriteProcessedData?.Resource ?? []), [
-      `arn:aws:s3:::processed-transactions-${SUFFIX}/*`,
+    assert.deepEqual(list(bySid.ReadConnectionSecrets?.Resource ?? []), [
+      `arn:aws:secretsmanager:us-east-1:123456789012:redis-auth-${SUFFIX}`,
+      `arn:aws:secretsmanager:us-east-1:123456789012:token-key-${SUFFIX}`,
     ]);
+    const resourceId =
+      preset === "finserv"
+        ? `cluster-LEDGER-CLUSTER-${SUFFIX.toUpperCase()}`
+        : `db-LEDGER-DB-${SUFFIX.toUpperCase()}`;
+    assert.deepEqual(list(bySid.ConnectAsTheApplicationRole?.Resource ?? []), [
+      `arn:aws:rds-db:us-east-1:123456789012:dbuser:${resourceId}/txwatch_app`,
+    ]);
+    assert.equal(
+      statements(policy).some((s) => list(s.Action).some((a) => a.startsWith("s3:"))),
+      false,
+    );
   });
 }
 
-test("CMP-2 with a certificate configured: HTTPS on 443 with a TLS 1.3 policy, HTTP redirects to it", async () => {
+test("CMP-2 AWS-5 with a certificate configured: an internet-facing ALB in the public subnets, HTTPS on 443 with a TLS 1.3 policy, HTTP redirects to it", async () => {
   const certificateArn = "arn:aws:acm:us-east-1:123456789012:certificate/abc";
   const plan = await planFor("finserv", { certificateArn });
+  const alb = one(plan, "aws:lb/loadBalancer:LoadBalancer");
+  assert.equal(alb.inputs.internal, false);
+  assert.deepEqual(alb.inputs.subnets, [id("public-subnet-1"), id("public-subnet-2")]);
   const listeners = ofType(plan, "aws:lb/listener:Listener");
   const https = listeners.find((l) => l.inputs.port === 443);
   assert.equal(https?.inputs.protocol, "HTTPS");
@@ -197,25 +220,46 @@ test("CMP-2 an image URI from config: no ECR repository or build, the task runs 
   assert.equal(container?.image, apiImageUri);
 });
 
-test("CMP-2 the Dockerfile is multi-stage and runs as a non-root user", async () => {
+test("CMP-2 AWS-1 the Dockerfile bundles on the build host's platform, and the arm64 stage runs nothing: bundled JavaScript as a non-root user", async () => {
   const { readFileSync } = await import("node:fs");
   const dockerfile = readFileSync("Dockerfile", "utf8");
-  assert.ok((dockerfile.match(/^FROM /gm) ?? []).length >= 2);
-  assert.match(dockerfile, /COPY --from=deps/);
-  assert.match(dockerfile, /^USER node$/m);
-  assert.match(dockerfile, /src\/handlers\/server\.ts/);
+  const stages = dockerfile.split(/^FROM /m).slice(1);
+  assert.equal(stages.length, 2);
+  assert.match(stages[0] ?? "", /^--platform=\$BUILDPLATFORM /);
+  assert.match(stages[0] ?? "", /scripts\/bundle\.mjs server/);
+  const runtime = stages[1] ?? "";
+  assert.doesNotMatch(runtime, /^--platform/);
+  // No RUN: an x86 host builds the arm64 image without emulating a single instruction.
+  assert.doesNotMatch(runtime, /^RUN /m);
+  assert.match(runtime, /^USER (node|1000(:1000)?)$/m);
+  assert.match(runtime, /^CMD \["node", "\/app\/server\.mjs"\]$/m);
+  assert.doesNotMatch(dockerfile, /tsx/);
 });
 
 for (const preset of PRESET_NAMES) {
+  test(`AWS-1 ${preset}: the API container runs as the image's non-root user on a read-only root filesystem with no volume or writable path`, async () => {
+    const task = one(await planFor(preset), "aws:ecs/taskDefinition:TaskDefinition");
+    const [container] = JSON.parse(String(task.inputs.containerDefinitions)) as Container[];
+    assert.equal(container?.user, "1000:1000");
+    assert.equal(container?.readonlyRootFilesystem, true);
+    assert.equal(container?.mountPoints, undefined);
+    assert.equal(task.inputs.volumes, undefined);
+  });
+}
+
+for (const preset of PRESET_NAMES) {
   test(`CMP-1 pitfall ${preset}: the Lambda environment holds no variable Lambda reserves (AWS_REGION and the like)`, async () => {
-    const fn = one(await planFor(preset), "aws:lambda/function:Function");
-    const env = (fn.inputs.environment as { variables: Record<string, string> }).variables;
-    for (const name of Object.keys(env)) {
-      assert.doesNotMatch(
-        name,
-        /^(_HANDLER|_X_AMZN_TRACE_ID|AWS_(REGION|DEFAULT_REGION|EXECUTION_ENV|LAMBDA_.*|ACCESS_KEY.*|SECRET_ACCESS_KEY|SESSION_TOKEN)|LAMBDA_(TASK_ROOT|RUNTIME_DIR))$/,
-        name,
-      );
+    const functions = ofType(await planFor(preset), "aws:lambda/function:Function");
+    assert.equal(functions.length, 3);
+    for (const fn of functions) {
+      const env = (fn.inputs.environment as { variables: Record<string, string> }).variables;
+      for (const name of Object.keys(env)) {
+        assert.doesNotMatch(
+          name,
+          /^(_HANDLER|_X_AMZN_TRACE_ID|AWS_(REGION|DEFAULT_REGION|EXECUTION_ENV|LAMBDA_.*|ACCESS_KEY.*|SECRET_ACCESS_KEY|SESSION_TOKEN)|LAMBDA_(TASK_ROOT|RUNTIME_DIR))$/,
+          name,
+        );
+      }
     }
   });
 

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ConfigError, readStackConfig, validateEnvironmentSuffix } from "../../infra/config.ts";
+import {
+  ConfigError,
+  readStackConfig,
+  subscriptions,
+  validateEnvironmentSuffix,
+} from "../../infra/config.ts";
 import { PRESETS } from "../../infra/presets.ts";
 
 const read = (values: Record<string, string>) =>
@@ -189,11 +194,103 @@ test("GEN-1 POL-2 config refuses what AWS would refuse; compliance is the policy
   }
 });
 
-test("DB-2 Aurora takes only a major version it has a pinned full version for", () => {
-  const config = read({ preset: "finserv", environmentSuffix: "pr1", databaseMajorVersion: "15" });
-  assert.equal(config.settings.databaseMajorVersion, "15");
+test("DB-1 DB-2 AWS-2 the major version is one the program deploys; the minor is resolved at deploy time", () => {
+  const config = read({ preset: "finserv", environmentSuffix: "pr1", databaseMajorVersion: "17" });
+  assert.equal(config.settings.databaseMajorVersion, "17");
   fails(
     { preset: "finserv", environmentSuffix: "pr1", databaseMajorVersion: "9" },
-    'txwatch:databaseMajorVersion "9" is not available for Aurora here: use one of 15, 16',
+    'txwatch:databaseMajorVersion "9" is not one the program deploys: use one of 15, 16, 17',
+  );
+  fails(
+    { preset: "japancart", environmentSuffix: "pr1", databaseMajorVersion: "16.6" },
+    'txwatch:databaseMajorVersion "16.6" must be a major version only, e.g. "16" (minor versions upgrade automatically)',
+  );
+});
+
+test("AWS-7 aws:region in the stack is honoured, and refused naming both keys when txwatch:region says another", () => {
+  const values = { preset: "japancart", environmentSuffix: "pr1" };
+  const tokyo = readStackConfig((k) => (values as Record<string, string>)[k], [], "ap-northeast-1");
+  assert.equal(tokyo.settings.region, "ap-northeast-1");
+  assert.equal(
+    readStackConfig((k) => (values as Record<string, string>)[k]).settings.region,
+    "us-east-1",
+  );
+  const both = { ...values, region: "eu-west-1" };
+  assert.throws(
+    () =>
+      readStackConfig(
+        (k) => (both as Record<string, string>)[k],
+        Object.keys(both),
+        "ap-northeast-1",
+      ),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      e.message ===
+        'aws:region "ap-northeast-1" and txwatch:region "eu-west-1" differ: the stack deploys to one region, so set only one of them (or both to the same value)',
+  );
+  const same = readStackConfig(
+    (k) => (both as Record<string, string>)[k],
+    Object.keys(both),
+    "eu-west-1",
+  );
+  assert.equal(same.settings.region, "eu-west-1");
+  fails(
+    { ...values, region: "Tokyo" },
+    'txwatch:region "Tokyo" is not an AWS region name, e.g. us-east-1',
+  );
+});
+
+test("AWS-4 alarm and alert subscriptions from config: email, https and sqs endpoints, each checked", () => {
+  const config = read({
+    preset: "finserv",
+    environmentSuffix: "pr1",
+    alarmEmail: "oncall@example.com",
+    alarmSubscriptions:
+      "https:https://hooks.example.com/aws, sqs:arn:aws:sqs:us-east-1:123456789012:alarms",
+    alertSubscriptions: "email:fraud@example.com",
+  });
+  assert.deepEqual(subscriptions(config.settings, "alarmSubscriptions"), [
+    { protocol: "https", endpoint: "https://hooks.example.com/aws" },
+    { protocol: "sqs", endpoint: "arn:aws:sqs:us-east-1:123456789012:alarms" },
+  ]);
+  assert.deepEqual(subscriptions(config.settings, "alertSubscriptions"), [
+    { protocol: "email", endpoint: "fraud@example.com" },
+  ]);
+  fails(
+    { preset: "finserv", environmentSuffix: "pr1", alertSubscriptions: "sms:+15550100" },
+    'txwatch:alertSubscriptions entry "sms:+15550100" must be protocol:endpoint with protocol email, https or sqs, e.g. email:soc@example.com',
+  );
+  fails(
+    {
+      preset: "finserv",
+      environmentSuffix: "pr1",
+      alarmSubscriptions: "https:http://plain.example.com",
+    },
+    'txwatch:alarmSubscriptions entry "https:http://plain.example.com" has an invalid https endpoint, e.g. https:https://hooks.example.com/aws',
+  );
+  fails(
+    { preset: "finserv", environmentSuffix: "pr1", alarmSubscriptions: "sqs:alarms" },
+    'txwatch:alarmSubscriptions entry "sqs:alarms" has an invalid sqs endpoint, e.g. sqs:arn:aws:sqs:us-east-1:123456789012:alerts',
+  );
+});
+
+test("AWS-5 publicHttp is a boolean opt-in, off in every preset", () => {
+  for (const preset of ["japancart", "fastshop", "finserv"]) {
+    assert.equal(read({ preset, environmentSuffix: "pr1" }).settings.publicHttp, false);
+  }
+  assert.equal(
+    read({ preset: "japancart", environmentSuffix: "pr1", publicHttp: "true" }).settings.publicHttp,
+    true,
+  );
+  fails(
+    { preset: "japancart", environmentSuffix: "pr1", publicHttp: "yes" },
+    'txwatch:publicHttp "yes" is not allowed: use true or false',
+  );
+});
+
+test("AWS-5 albIngressCidrs takes IPv4 CIDRs only, naming the bad entry", () => {
+  fails(
+    { preset: "japancart", environmentSuffix: "pr1", albIngressCidrs: "10.1.0.0/16,vpn" },
+    'txwatch:albIngressCidrs entry "vpn" must be an IPv4 CIDR, e.g. 10.20.0.0/16',
   );
 });

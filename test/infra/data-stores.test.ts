@@ -2,7 +2,16 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { SHARD_LEVEL_METRICS } from "../../infra/components/transaction-stream.ts";
 import { historyBytes, usableCacheBytes } from "../../infra/sizing.ts";
-import { list, ofType, one, PRESET_NAMES, planFor, SUFFIX, statements } from "./plan-fixture.ts";
+import {
+  bucket,
+  list,
+  ofType,
+  one,
+  PRESET_NAMES,
+  planFor,
+  SUFFIX,
+  statements,
+} from "./plan-fixture.ts";
 
 const STREAM = "aws:kinesis/stream:Stream";
 const CACHE = "aws:elasticache/replicationGroup:ReplicationGroup";
@@ -68,15 +77,19 @@ for (const preset of PRESET_NAMES) {
     );
   });
 
-  test(`STO-1 ${preset}: app-logs and processed-transactions buckets: encrypted, public access blocked, TLS-only policy, versioning and lifecycle`, async () => {
+  test(`STO-1 AWS-2 ${preset}: app-logs, processed-transactions and access-logs buckets: globally unique names, encrypted, public access blocked, TLS-only policy, versioning and lifecycle`, async () => {
     const plan = await planFor(preset);
-    const buckets = ofType(plan, "aws:s3/bucket:Bucket")
-      .map((b) => b.inputs.bucket)
+    const names = ofType(plan, "aws:s3/bucket:Bucket")
+      .map((b) => [b.name, b.inputs.bucket])
       .sort();
-    assert.deepEqual(buckets, [`app-logs-${SUFFIX}`, `processed-transactions-${SUFFIX}`]);
-    for (const bucket of buckets) {
+    assert.deepEqual(names, [
+      [`access-logs-${SUFFIX}`, bucket("access-logs")],
+      [`app-logs-${SUFFIX}`, bucket("app-logs")],
+      [`processed-transactions-${SUFFIX}`, bucket("processed-transactions")],
+    ]);
+    for (const [logical, name] of names) {
       const on = (type: string) =>
-        ofType(plan, type).find((r) => r.inputs.bucket === `${bucket}-id`);
+        ofType(plan, type).find((r) => r.inputs.bucket === `${logical}-id`);
       const block = on("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock");
       for (const flag of [
         "blockPublicAcls",
@@ -84,12 +97,12 @@ for (const preset of PRESET_NAMES) {
         "ignorePublicAcls",
         "restrictPublicBuckets",
       ]) {
-        assert.equal(block?.inputs[flag], true, `${bucket} ${flag}`);
+        assert.equal(block?.inputs[flag], true, `${name} ${flag}`);
       }
       const sse = on(
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
       );
-      assert.ok(sse, `${bucket} encrypted`);
+      assert.ok(sse, `${name} encrypted`);
       assert.deepEqual(
         on("aws:s3/bucketVersioning:BucketVersioning")?.inputs.versioningConfiguration,
         { status: "Enabled" },
@@ -100,8 +113,8 @@ for (const preset of PRESET_NAMES) {
       const deny = statements(policy).find((s) => s.Effect === "Deny");
       assert.deepEqual(deny?.Condition, { Bool: { "aws:SecureTransport": "false" } });
       assert.deepEqual(list(deny?.Resource ?? []), [
-        `arn:aws:s3:::${bucket}`,
-        `arn:aws:s3:::${bucket}/*`,
+        `arn:aws:s3:::${name}`,
+        `arn:aws:s3:::${name}/*`,
       ]);
     }
     const processed = ofType(

@@ -2,7 +2,16 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
-import { list, ofType, one, PRESET_NAMES, planFor, SUFFIX, statements } from "./plan-fixture.ts";
+import {
+  bucket,
+  list,
+  ofType,
+  one,
+  PRESET_NAMES,
+  planFor,
+  SUFFIX,
+  statements,
+} from "./plan-fixture.ts";
 
 const NAMED_INPUTS = [
   "name",
@@ -92,8 +101,12 @@ for (const preset of PRESET_NAMES) {
   test(`GEN-4 ${preset}: the stack outputs carry the exact names the customers' tooling reads`, async () => {
     const plan = await planFor(preset);
     assert.deepEqual(Object.keys(plan.outputs).sort(), [
+      "access_logs_bucket",
+      "admin_function_name",
       "alarm_topic_arn",
       "alb_dns_name",
+      "alert_topic_arn",
+      "api_url",
       "app_logs_bucket",
       "dashboard_name",
       "db_secret_arn",
@@ -112,8 +125,11 @@ for (const preset of PRESET_NAMES) {
     assert.equal(plan.outputs.kinesis_stream_name, `transaction-stream-${SUFFIX}`);
     assert.equal(plan.outputs.redis_port, 6379);
     assert.equal(plan.outputs.rds_port, 5432);
-    assert.equal(plan.outputs.app_logs_bucket, `app-logs-${SUFFIX}`);
-    assert.equal(plan.outputs.processed_data_bucket, `processed-transactions-${SUFFIX}`);
+    assert.equal(plan.outputs.app_logs_bucket, bucket("app-logs"));
+    assert.equal(plan.outputs.processed_data_bucket, bucket("processed-transactions"));
+    assert.equal(plan.outputs.access_logs_bucket, bucket("access-logs"));
+    assert.equal(plan.outputs.admin_function_name, `ledger-admin-${SUFFIX}`);
+    assert.equal(plan.outputs.api_url, `http://api-alb-${SUFFIX}.us-east-1.elb.amazonaws.com`);
     assert.equal(plan.outputs.processor_function_name, `processor-${SUFFIX}`);
     assert.equal(plan.outputs.rds_security_group_id, `rds-sg-${SUFFIX}-id`);
     assert.equal(plan.outputs.elasticache_security_group_id, `elasticache-sg-${SUFFIX}-id`);
@@ -129,7 +145,8 @@ for (const preset of PRESET_NAMES) {
       "ecr:GetAuthorizationToken",
     ]);
     const policies = ofType(plan, "aws:iam/rolePolicy:RolePolicy");
-    assert.equal(policies.length, 4);
+    // API execution and task, processor, ledger admin, ledger archive.
+    assert.equal(policies.length, 6);
     for (const p of policies) {
       for (const s of statements(p)) {
         for (const action of list(s.Action)) {

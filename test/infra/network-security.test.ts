@@ -145,7 +145,7 @@ for (const preset of PRESET_NAMES) {
     ]);
   });
 
-  test(`SEC-4 ${preset}: the master password is RDS-managed (rotating), the Redis token and the card-token key live in Secrets Manager, and the runtime gets ARNs, never values`, async () => {
+  test(`SEC-4 AWS-3 ${preset}: the master password is RDS-managed (rotating) and only the admin function reads it; the Redis token and the card-token key live in Secrets Manager, and the runtime gets ARNs, never values`, async () => {
     const plan = await planFor(preset);
     const db = [
       ...ofType(plan, "aws:rds/instance:Instance"),
@@ -159,10 +159,28 @@ for (const preset of PRESET_NAMES) {
       .map((s) => s.inputs.name)
       .sort();
     assert.deepEqual(secrets, [`redis-auth-${SUFFIX}`, `token-key-${SUFFIX}`]);
-    const fn = one(plan, "aws:lambda/function:Function");
-    const env = (fn.inputs.environment as { variables: Record<string, string> }).variables;
-    assert.match(env.DB_SECRET_ARN ?? "", /^arn:aws:secretsmanager:/);
+    const variables = (name: string) =>
+      (
+        one(plan, "aws:lambda/function:Function", `${name}-${SUFFIX}`).inputs.environment as {
+          variables: Record<string, string>;
+        }
+      ).variables;
+    const env = variables("processor");
+    assert.equal(env.DB_SECRET_ARN, undefined, "the processor never sees the master secret");
+    assert.equal(env.DB_USER, "txwatch_app");
+    assert.equal(env.DB_AUTH, "iam");
     assert.match(env.REDIS_AUTH_SECRET_ARN ?? "", /^arn:aws:secretsmanager:.*redis-auth/);
+    const admin = variables("ledger-admin");
+    assert.match(admin.DB_SECRET_ARN ?? "", /^arn:aws:secretsmanager:.*rds!/);
+    assert.equal(admin.DB_USER, "txwatch_admin");
+    assert.equal(admin.DB_AUTH, "secret");
+    const adminPolicy = one(plan, "aws:iam/rolePolicy:RolePolicy", `ledger-admin-policy-${SUFFIX}`);
+    assert.deepEqual(
+      statements(adminPolicy)
+        .filter((s) => s.Sid === "ReadConnectionSecrets")
+        .flatMap((s) => list(s.Resource)),
+      [admin.DB_SECRET_ARN],
+    );
     const task = one(plan, "aws:ecs/taskDefinition:TaskDefinition");
     const [container] = JSON.parse(String(task.inputs.containerDefinitions)) as {
       environment: { name: string; value: string }[];
@@ -175,7 +193,9 @@ for (const preset of PRESET_NAMES) {
       containerEnv.TXWATCH_TOKEN_KEY_SECRET_ARN ?? "",
       /^arn:aws:secretsmanager:.*token-key/,
     );
-    assert.match(containerEnv.DB_SECRET_ARN ?? "", /^arn:aws:secretsmanager:/);
+    assert.equal(containerEnv.DB_SECRET_ARN, undefined);
+    assert.equal(containerEnv.DB_USER, "txwatch_app");
+    assert.equal(containerEnv.DB_AUTH, "iam");
     assert.equal(
       container?.secrets,
       undefined,
@@ -183,7 +203,7 @@ for (const preset of PRESET_NAMES) {
     );
     const taskPolicy = one(plan, "aws:iam/rolePolicy:RolePolicy", `api-task-policy-${SUFFIX}`);
     const readable = statements(taskPolicy).find((s) => s.Sid === "ReadConnectionSecrets");
-    assert.equal(list(readable?.Resource ?? []).length, 3);
+    assert.equal(list(readable?.Resource ?? []).length, 2);
     const plain = JSON.stringify([env, container?.environment]);
     assert.doesNotMatch(plain, /offline-plan-placeholder/, "no secret value in an environment");
     assert.doesNotMatch(plain, /PASSWORD|TOKEN_KEY"/);

@@ -5,7 +5,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { redactSecrets } from "../../infra/plan/format.ts";
-import { planConfigValues, runPlan } from "../../infra/plan/plan-command.ts";
+import {
+  planAwsRegion,
+  planConfigValues,
+  runPlan,
+  runPlanCheck,
+} from "../../infra/plan/plan-command.ts";
 
 interface JsonPlan {
   preset: string;
@@ -99,9 +104,47 @@ test("GEN-1 txwatch plan applies a stack file's txwatch: settings, then --set ov
   );
   writeFileSync(file, "");
   assert.deepEqual(planConfigValues({ stackConfig: file, preset: "finserv" }), {
-    environmentSuffix: "plan",
     preset: "finserv",
   });
+});
+
+test("AWS-7 plan --stack-config requires txwatch:environmentSuffix exactly as the program does; a bare preset plans with the offline suffix", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "txwatch-plan-"));
+  const file = join(dir, "Pulumi.nosuffix.yaml");
+  writeFileSync(file, "config:\n  aws:region: us-east-1\n  txwatch:preset: japancart\n");
+  await assert.rejects(
+    runPlan({ stackConfig: file }),
+    /^ConfigError: txwatch:environmentSuffix is required: set it with `pulumi config set environmentSuffix <suffix>`/,
+  );
+  await assert.rejects(
+    runPlanCheck({ stackConfig: file }),
+    /txwatch:environmentSuffix is required/,
+  );
+  const plan = JSON.parse(
+    await runPlan({ stackConfig: file, environmentSuffix: "given", json: true }),
+  ) as JsonPlan;
+  assert.equal(plan.environmentSuffix, "given");
+  assert.equal(planConfigValues({ preset: "japancart" }).environmentSuffix, "plan");
+});
+
+test("AWS-7 plan honours a stack file's aws:region, and refuses it when txwatch:region says another", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "txwatch-plan-"));
+  const file = join(dir, "Pulumi.tokyo.yaml");
+  writeFileSync(
+    file,
+    "config:\n  aws:region: ap-northeast-1\n  txwatch:preset: japancart\n  txwatch:environmentSuffix: tokyo\n",
+  );
+  assert.equal(planAwsRegion({ stackConfig: file }), "ap-northeast-1");
+  assert.equal(planAwsRegion({ preset: "japancart" }), undefined);
+  const plan = JSON.parse(await runPlan({ stackConfig: file, json: true })) as JsonPlan;
+  assert.equal(plan.settings.region, "ap-northeast-1");
+  // The AWS API endpoints the VPC reaches privately are Tokyo's.
+  assert.match(JSON.stringify(plan.resources), /com\.amazonaws\.ap-northeast-1\.kinesis-streams/);
+  assert.doesNotMatch(JSON.stringify(plan.resources), /com\.amazonaws\.us-east-1\./);
+  await assert.rejects(
+    runPlan({ stackConfig: file, set: ["region=eu-west-1"] }),
+    /aws:region "ap-northeast-1" and txwatch:region "eu-west-1" differ/,
+  );
 });
 
 test("PRIV-1 secrets are redacted wherever they sit in a plan", () => {

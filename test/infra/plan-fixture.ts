@@ -2,10 +2,17 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { readStackConfig } from "../../infra/config.ts";
+import { bucketName } from "../../infra/naming.ts";
 import { type PlannedResource, planStack, type StackPlan } from "../../infra/plan/capture.ts";
+import { MOCK_ACCOUNT_ID } from "../../infra/plan/mocks.ts";
 import { PRESET_NAMES, type PresetName } from "../../infra/presets.ts";
 
 export const SUFFIX = "pr42";
+
+/** A bucket's name in the plans of these tests (the mocks' account, us-east-1). */
+export function bucket(type: string): string {
+  return bucketName(type, SUFFIX, MOCK_ACCOUNT_ID, "us-east-1");
+}
 export { PRESET_NAMES };
 
 /**

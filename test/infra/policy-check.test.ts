@@ -4,6 +4,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { readStackConfig } from "../../infra/config.ts";
+import { planStack } from "../../infra/plan/capture.ts";
 import { runPlanCheck } from "../../infra/plan/plan-command.ts";
 import { checkPlan, formatViolations } from "../../infra/plan/policy-check.ts";
 import { ofType, PRESET_NAMES, planFor, SUFFIX } from "./plan-fixture.ts";
@@ -105,10 +107,16 @@ describe("txwatch plan --check: the policy pack over the offline plan", () => {
       set: ["databaseAccessCidrs=0.0.0.0/0"],
     });
     assert.equal(text.violations, 1);
+    const values: Record<string, string> = {
+      preset: "japancart",
+      environmentSuffix: "audit",
+      databaseAccessCidrs: "0.0.0.0/0",
+    };
+    const resources = (await planStack(readStackConfig((k) => values[k]))).resources.length;
     assert.equal(
       text.report,
       [
-        "txwatch plan --check: preset japancart, environmentSuffix audit: 147 resources, 1 violation",
+        `txwatch plan --check: preset japancart, environmentSuffix audit: ${resources} resources, 1 violation`,
         "  aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule::rds-from-cidr-1-audit",
         "    [data-tier-ingress-from-security-groups] Security group rule rds-from-cidr-1-audit must admit the data tier (rds-sg-audit) only from a security group, not from 0.0.0.0/0.",
         "",
@@ -123,7 +131,7 @@ describe("txwatch plan --check: the policy pack over the offline plan", () => {
     assert.deepEqual(JSON.parse(json.report), {
       preset: "japancart",
       environmentSuffix: "audit",
-      resources: 147,
+      resources,
       violations: [
         {
           resource:

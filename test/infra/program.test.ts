@@ -67,7 +67,9 @@ test("GEN-4 the program entry exports the stack outputs under their exact names"
   const names = Object.keys(exports)
     .filter((k) => k !== "default")
     .sort();
-  assert.equal(names.length, 16);
+  // GEN-4's sixteen, and four for day two (AWS-6).
+  assert.equal(names.length, 20);
+  assert.ok(names.includes("admin_function_name") && names.includes("api_url"));
   assert.ok(
     names.includes("vpc_id") &&
       names.includes("alarm_topic_arn") &&

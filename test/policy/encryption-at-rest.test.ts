@@ -3,13 +3,16 @@ import { describe, test } from "node:test";
 import { T, UNKNOWN } from "../../policy/model.ts";
 import { bucketEncryption } from "../../policy/policies/bucket-encryption.ts";
 import { encryptionAtRest as policy } from "../../policy/policies/encryption-at-rest.ts";
+import { s3BucketLogging } from "../../policy/policies/s3-bucket-logging.ts";
 import {
   compliantStack,
   KEY_ARN,
   resource,
+  resourceAt,
   URN,
   withoutResource,
   withProps,
+  withReferences,
   withResource,
 } from "./fixtures.ts";
 
@@ -401,6 +404,113 @@ describe("encryption-at-rest-customer-key", () => {
       dataSse({ sseAlgorithm: "aws:kms", kmsMasterKeyId: KEY_ARN }),
     );
     assert.deepEqual(bucketEncryption.validate(stack), []);
+  });
+
+  test("POL-1 SEC-1 STO-1 AWS-5 bucket-encryption: the S3 access-log destination (a BucketLogging's targetBucket) may use SSE-S3 (AES256)", () => {
+    const stack = compliantStack();
+    const sse = resourceAt(stack, URN.accessLogsEncryption).props.rules;
+    assert.deepEqual(sse, [
+      { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true },
+    ]);
+    assert.deepEqual(
+      stack.ofType(T.bucketLogging).flatMap((l) => l.references.targetBucket),
+      [URN.accessLogsBucket, URN.accessLogsBucket],
+    );
+    assert.deepEqual(bucketEncryption.validate(stack), []);
+  });
+
+  test("POL-1 SEC-1 STO-1 AWS-5 bucket-encryption: a bucket no BucketLogging targets must use the customer key, whatever its name", () => {
+    let stack = withoutResource(compliantStack(), URN.dataLogging);
+    stack = withoutResource(stack, URN.logsLogging);
+    assert.deepEqual(bucketEncryption.validate(stack), [
+      {
+        urn: URN.accessLogsBucket,
+        message:
+          'S3 bucket access-logs-pr42 must be encrypted with a customer-managed KMS key (sseAlgorithm "aws:kms", not "AES256").',
+      },
+    ]);
+  });
+
+  test("POL-1 SEC-1 STO-1 AWS-5 bucket-encryption: SSE-S3 stays refused on a bucket that sends its logs rather than receives them", () => {
+    const stack = withProps(
+      compliantStack(),
+      URN.dataEncryption,
+      dataSse({ sseAlgorithm: "AES256" }),
+    );
+    assert.deepEqual(bucketEncryption.validate(stack), [
+      {
+        urn: URN.dataBucket,
+        message:
+          'S3 bucket processed-transactions-pr42 must be encrypted with a customer-managed KMS key (sseAlgorithm "aws:kms", not "AES256").',
+      },
+    ]);
+  });
+
+  test("POL-1 SEC-1 STO-1 AWS-5 bucket-encryption: a KMS access-log destination is s3-bucket-logging-enabled's finding, not also this policy's", () => {
+    const stack = withProps(
+      compliantStack(),
+      URN.accessLogsEncryption,
+      dataSse({ sseAlgorithm: "aws:kms", kmsMasterKeyId: KEY_ARN }),
+    );
+    assert.deepEqual(bucketEncryption.validate(stack), []);
+    assert.deepEqual(
+      s3BucketLogging.validate(stack).map((f) => f.urn),
+      [URN.accessLogsBucket],
+    );
+  });
+
+  test("POL-1 SEC-1 STO-1 AWS-5 bucket-encryption: an access-log destination without an encryption configuration is told to use SSE-S3", () => {
+    const stack = withoutResource(compliantStack(), URN.accessLogsEncryption);
+    assert.deepEqual(bucketEncryption.validate(stack), [
+      {
+        urn: URN.accessLogsBucket,
+        message:
+          "S3 bucket access-logs-pr42 receives S3 server access logs and must have a server-side encryption configuration with SSE-S3 (AES256), the only encryption S3 log delivery supports.",
+      },
+    ]);
+  });
+
+  test("POL-1 SEC-1 STO-1 AWS-5 bucket-encryption: values unknown during a preview are never a finding", () => {
+    const cases: [string, ReturnType<typeof compliantStack>][] = [
+      [
+        "data sseAlgorithm",
+        withProps(compliantStack(), URN.dataEncryption, dataSse({ sseAlgorithm: UNKNOWN })),
+      ],
+      [
+        "data kmsMasterKeyId",
+        withProps(
+          compliantStack(),
+          URN.dataEncryption,
+          dataSse({ sseAlgorithm: "aws:kms", kmsMasterKeyId: UNKNOWN }),
+        ),
+      ],
+      [
+        "destination sseAlgorithm",
+        withProps(compliantStack(), URN.accessLogsEncryption, dataSse({ sseAlgorithm: UNKNOWN })),
+      ],
+      [
+        "ALB access logs enabled",
+        withProps(compliantStack(), URN.alb, {
+          accessLogs: { bucket: "app-logs-pr42", enabled: UNKNOWN, prefix: "alb" },
+        }),
+      ],
+      // The only BucketLogging names its target by a value not known yet: it may be the
+      // SSE-S3 access-logs bucket.
+      [
+        "BucketLogging targetBucket",
+        withReferences(
+          withProps(withoutResource(compliantStack(), URN.logsLogging), URN.dataLogging, {
+            targetBucket: UNKNOWN,
+          }),
+          URN.dataLogging,
+          { targetBucket: undefined },
+        ),
+      ],
+    ];
+    const found = Object.fromEntries(
+      cases.map(([what, stack]) => [what, bucketEncryption.validate(stack)]),
+    );
+    assert.deepEqual(found, Object.fromEntries(cases.map(([what]) => [what, []])));
   });
 
   test("POL-1 SEC-1 encryption-at-rest: values unknown during a preview are never a finding", () => {

@@ -122,6 +122,6 @@ describe("environment-suffix-in-names", () => {
     const policyBucket = stack.resources.find((r) => r.urn === URN.dataPolicy)?.props.bucket;
     assert.equal(policyBucket, "processed-transactions-pr42-id");
     assert.deepEqual(policy.validate(withSuffix(stack, undefined)), []);
-    assert.ok(stack.ofType(T.bucketPolicy).length === 2);
+    assert.ok(stack.ofType(T.bucketPolicy).length === 3);
   });
 });

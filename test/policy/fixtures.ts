@@ -104,13 +104,24 @@ export const URN = {
   logsEncryption: urnOf(T.bucketEncryption, n("app-logs-encryption")),
   logsAccessBlock: urnOf(T.bucketPublicAccessBlock, n("app-logs-public-access")),
   logsPolicy: urnOf(T.bucketPolicy, n("app-logs-policy")),
+  accessLogsBucket: urnOf(T.bucket, n("access-logs")),
+  accessLogsEncryption: urnOf(T.bucketEncryption, n("access-logs-encryption")),
+  dataLogging: urnOf(T.bucketLogging, n("processed-transactions-access-logging")),
+  logsLogging: urnOf(T.bucketLogging, n("app-logs-access-logging")),
   alb: urnOf(T.loadBalancer, n("api-alb")),
+  targetGroup: urnOf("aws:lb/targetGroup:TargetGroup", n("api-tg")),
+  httpsListener: urnOf(T.listener, n("api-https")),
+  httpRedirect: urnOf(T.listener, n("api-http-redirect")),
+  privatePaths: urnOf(T.listenerRule, n("api-https-private-paths")),
   ecr: urnOf(T.ecrRepository, n("api")),
   processorRole: urnOf("aws:iam/role:Role", n("processor-role")),
   processorPolicy: urnOf(T.iamRolePolicy, n("processor-policy")),
   monitoringRole: urnOf("aws:iam/role:Role", n("rds-monitoring-role")),
   monitoringAttachment: urnOf(T.iamPolicyAttachment, n("rds-monitoring-policy")),
 } as const;
+
+/** The API's target group, which a forwarding action names. */
+export const TARGET_GROUP_ARN = `arn:aws:elasticloadbalancing:us-east-1:${ACCOUNT}:${n("api-tg")}`;
 
 /** The statement that keeps a bucket TLS-only (STO-1), as the program writes it. */
 export function denyInsecureTransport(bucket: string): Record<string, unknown> {
@@ -196,6 +207,33 @@ function bucketResources(base: string, sse: Record<string, unknown>): CheckedRes
       ref,
     ),
   ];
+}
+
+/** S3 server access logging of the bucket `base` into the access-logs bucket (AWS-5). */
+function accessLogging(base: string): CheckedResource {
+  return resource(
+    T.bucketLogging,
+    n(`${base}-access-logging`),
+    { bucket: id(base), targetBucket: id("access-logs"), targetPrefix: `s3/${base}/` },
+    { bucket: [urnOf(T.bucket, n(base))], targetBucket: [URN.accessLogsBucket] },
+  );
+}
+
+/** A listener of the load balancer with its default actions. */
+function listener(
+  base: string,
+  props: Record<string, unknown>,
+  references: Record<string, readonly string[]> = {},
+): CheckedResource {
+  return resource(
+    T.listener,
+    n(base),
+    {
+      loadBalancerArn: `arn:aws:elasticloadbalancing:us-east-1:${ACCOUNT}:${n("api-alb")}`,
+      ...props,
+    },
+    { loadBalancerArn: [URN.alb], ...references },
+  );
 }
 
 function subnet(base: string, cidrBlock: string, availabilityZone: string): CheckedResource {
@@ -551,12 +589,17 @@ export function compliantResources(): CheckedResource[] {
       },
     ),
 
-    // Buckets: processed data under the key; ALB access logs under SSE-S3, as ALB requires.
+    // Buckets: processed data under the key; ALB access logs under SSE-S3, as ALB requires;
+    // both log server access into access-logs, under SSE-S3 as S3 log delivery requires, which
+    // does not log itself (AWS-5).
     ...bucketResources("processed-transactions", {
       sseAlgorithm: "aws:kms",
       kmsMasterKeyId: KEY_ARN,
     }),
     ...bucketResources("app-logs", { sseAlgorithm: "AES256" }),
+    ...bucketResources("access-logs", { sseAlgorithm: "AES256" }),
+    accessLogging("processed-transactions"),
+    accessLogging("app-logs"),
     resource(
       T.loadBalancer,
       n("api-alb"),
@@ -575,6 +618,51 @@ export function compliantResources(): CheckedResource[] {
         securityGroups: [URN.albSg],
         subnets: [URN.publicSubnet1, URN.publicSubnet2],
       },
+    ),
+    // Internet-facing, so HTTPS forwards and plain HTTP only redirects to it (AWS-5).
+    resource(
+      "aws:lb/targetGroup:TargetGroup",
+      n("api-tg"),
+      {
+        name: n("api-tg"),
+        port: 8080,
+        protocol: "HTTP",
+        targetType: "ip",
+        vpcId: id("transaction-vpc"),
+      },
+      { vpcId: [URN.vpc] },
+    ),
+    listener(
+      "api-https",
+      {
+        port: 443,
+        protocol: "HTTPS",
+        sslPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06",
+        certificateArn: `arn:aws:acm:us-east-1:${ACCOUNT}:certificate/api-${SUFFIX}`,
+        defaultActions: [{ type: "forward", targetGroupArn: TARGET_GROUP_ARN }],
+      },
+      { defaultActions: [URN.targetGroup] },
+    ),
+    listener("api-http-redirect", {
+      port: 80,
+      protocol: "HTTP",
+      defaultActions: [
+        {
+          type: "redirect",
+          redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" },
+        },
+      ],
+    }),
+    resource(
+      T.listenerRule,
+      n("api-https-private-paths"),
+      {
+        listenerArn: `arn:aws:elasticloadbalancing:us-east-1:${ACCOUNT}:${n("api-https")}`,
+        priority: 1,
+        conditions: [{ pathPattern: { values: ["/metrics", "/metrics/*"] } }],
+        actions: [{ type: "fixed-response", fixedResponse: { statusCode: "404" } }],
+      },
+      { listenerArn: [URN.httpsListener] },
     ),
 
     resource(

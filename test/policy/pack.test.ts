@@ -5,6 +5,7 @@ import { checkStack, POLICIES } from "../../policy/policies.ts";
 import {
   compliantStack,
   resource,
+  TARGET_GROUP_ARN,
   URN,
   withName,
   withOptions,
@@ -50,6 +51,7 @@ function brokenStacks(): [string, StackView][] {
         rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms" } }],
       }),
     ],
+    ["log destination no sse", withoutResource(s(), URN.accessLogsEncryption)],
     ["cache transit", withProps(s(), URN.cache, { transitEncryptionEnabled: false })],
     ["cache preferred", withProps(s(), URN.cache, { transitEncryptionMode: "preferred" })],
     ["db force_ssl", withProps(s(), URN.dbParams, { parameters: [] })],
@@ -67,6 +69,24 @@ function brokenStacks(): [string, StackView][] {
     [
       "anonymous policy",
       withStatements(s(), URN.logsPolicy, { Effect: "Allow", Principal: "*", Action: "s3:*" }),
+    ],
+    [
+      "public plain http",
+      withProps(s(), URN.httpRedirect, {
+        defaultActions: [{ type: "forward", targetGroupArn: TARGET_GROUP_ARN }],
+      }),
+    ],
+    [
+      "plain http rule",
+      withResource(
+        s(),
+        resource(
+          T.listenerRule,
+          "api-http-rule-pr42",
+          { actions: [{ type: "forward", targetGroupArn: TARGET_GROUP_ARN }] },
+          { listenerArn: [URN.httpRedirect] },
+        ),
+      ),
     ],
     ["ingress range", withProps(s(), URN.rdsFromApi, { cidrIpv4: "10.0.0.0/8" })],
     [
@@ -94,6 +114,13 @@ function brokenStacks(): [string, StackView][] {
       }),
     ],
     ["log retention", withProps(s(), URN.logGroup, { retentionInDays: 14 })],
+    ["no access logging", withoutResource(s(), URN.dataLogging)],
+    [
+      "kms log destination",
+      withProps(s(), URN.accessLogsEncryption, {
+        rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms" } }],
+      }),
+    ],
     ["db multiAz", withProps(s(), URN.db, { multiAz: false })],
     ["aurora reader", withoutResource(s(), URN.reader)],
     [
@@ -135,12 +162,13 @@ function brokenStacks(): [string, StackView][] {
   ];
 }
 
-/** A distinctive piece of every sentence template in policy/policies/*.ts (40 in all). */
+/** A distinctive piece of every sentence template in policy/policies/*.ts (45 in all). */
 const SENTENCES = [
   // encryption-at-rest
   "must be encrypted at rest with a customer-managed KMS key (",
   "must have a server-side encryption configuration with a customer-managed KMS key.",
   "receives ALB access logs and must use SSE-S3 (AES256)",
+  "receives S3 server access logs and must have a server-side encryption configuration with SSE-S3",
   'must be encrypted with a customer-managed KMS key (sseAlgorithm "aws:kms", not',
   // encryption-in-transit
   'must require TLS (transitEncryptionMode "required", not "preferred").',
@@ -153,6 +181,9 @@ const SENTENCES = [
   "must block all public access",
   "must not grant a public ACL.",
   "must not allow anonymous access in its bucket policy",
+  // no-public-plain-http
+  "must not forward plain HTTP: set certificateArn to serve HTTPS",
+  "must not forward: set certificateArn to serve HTTPS",
   // data-tier-ingress-from-security-groups
   "only from a security group, not from",
   // iam-least-privilege
@@ -163,6 +194,9 @@ const SENTENCES = [
   "grant the actions the role needs.",
   // log-retention-30-days
   "must keep logs at least 30 days",
+  // s3-bucket-logging-enabled
+  "must have server access logging (an aws.s3.BucketLogging",
+  "receives S3 server access logs and must use SSE-S3 (AES256) default encryption",
   // multi-az-failover
   "must be Multi-AZ (multiAz true).",
   "must have a writer and at least one reader",
@@ -196,7 +230,7 @@ const KEBAB = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 describe("the policy pack", () => {
   test("POL-1 pack: every policy has a unique kebab-case name", () => {
     const names = POLICIES.map((p) => p.name);
-    assert.equal(names.length, 13);
+    assert.equal(names.length, 15);
     assert.equal(new Set(names).size, names.length, `duplicate names in ${names.join(", ")}`);
     for (const name of names) assert.match(name, KEBAB);
   });

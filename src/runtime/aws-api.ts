@@ -1,0 +1,86 @@
+import type { FastifyInstance } from "fastify";
+import { AlertHub } from "../alerts/hub.ts";
+import { buildApp } from "../api/app.ts";
+import { decodeTokenKey, loadConfig } from "../config.ts";
+import { createLogger } from "../observability/logger.ts";
+import { createMetrics } from "../observability/metrics.ts";
+import { type LedgerAlertFeed, startLedgerAlertFeed } from "../outbox/ledger-alert-feed.ts";
+import { KinesisStream, kinesisClientFrom } from "../stream/index.ts";
+import { openAwsStores, requiredStreamName, tokenKeyText } from "./aws-stores.ts";
+
+export interface ApiServer {
+  app: FastifyInstance;
+  /** Closes the HTTP server, then the stream, history and ledger connections. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The API of the container on AWS (ECS Fargate behind the ALB, CMP-2), configured exactly like
+ * the Lambda processor (same schema, key prefix and stream), from process.env and Secrets
+ * Manager. Processing runs in the Lambda function fed by the Kinesis event source mapping.
+ * It connects as the application role and never migrates: the owner step does
+ * (src/handlers/admin.ts, AWS-3).
+ */
+export async function startApiServer(): Promise<ApiServer> {
+  const config = loadConfig({ ...process.env, HOST: process.env.HOST ?? "0.0.0.0" });
+  // Checked before connecting to anything, so a missing setting is the error that is reported.
+  const streamName = requiredStreamName(config);
+  const log = createLogger(config.LOG_LEVEL);
+  const tokenKey = decodeTokenKey(await tokenKeyText(config));
+  const { ledger, history } = await openAwsStores(config);
+  let stream: KinesisStream | undefined;
+  const closeStores = () =>
+    settleAll([() => history.close(), () => ledger.close(), async () => stream?.close()]);
+  let app: FastifyInstance | undefined;
+  let alertFeed: LedgerAlertFeed | undefined;
+  try {
+    stream = new KinesisStream(
+      kinesisClientFrom({
+        region: config.AWS_REGION,
+        ...(config.KINESIS_ENDPOINT && { endpoint: config.KINESIS_ENDPOINT }),
+      }),
+      streamName,
+    );
+    const hub = new AlertHub();
+    app = await buildApp({
+      ledger,
+      history,
+      stream,
+      tokenKey,
+      hub,
+      metrics: createMetrics(),
+      log,
+      rateLimitPerMinute: config.TXWATCH_RATE_LIMIT,
+      bodyLimitBytes: config.TXWATCH_BODY_LIMIT_BYTES,
+    });
+    await app.listen({ port: config.PORT, host: config.HOST });
+    // Alerts are raised in the Lambda: the live streams hear them from the ledger (AWS-4).
+    alertFeed = await startLedgerAlertFeed({ ledger, hub, log });
+  } catch (error) {
+    // Whatever was made is closed, the app too (its onClose hooks), then the error is the
+    // caller's: a port in use must not leave connections keeping the process alive.
+    const made = app;
+    await settleAll([async () => made?.close(), closeStores]).catch(() => {});
+    throw error;
+  }
+  const started = { app, alertFeed };
+  return {
+    app: started.app,
+    // Every step is tried even when one fails (a ledger that cannot close must not leave Redis
+    // open); the first failure is then thrown.
+    stop: () => settleAll([() => started.alertFeed.stop(), () => started.app.close(), closeStores]),
+  };
+}
+
+/** Runs the steps in order, each whatever the previous did; rejects with the first failure. */
+async function settleAll(steps: (() => Promise<unknown>)[]): Promise<void> {
+  let failure: { error: unknown } | undefined;
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (error) {
+      failure ??= { error };
+    }
+  }
+  if (failure !== undefined) throw failure.error;
+}
