@@ -79,6 +79,11 @@ export type Config = z.infer<typeof configSchema>;
  */
 export type ConfigVariable = keyof z.input<typeof configSchema>;
 
+/** Every variable the monitor reads, by name. */
+export const CONFIG_VARIABLES: readonly ConfigVariable[] = Object.freeze(
+  Object.keys(configSchema.shape) as ConfigVariable[],
+);
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const result = configSchema.safeParse(env);
   if (result.success) {

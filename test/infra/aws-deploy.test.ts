@@ -4,6 +4,7 @@ import { HEALTH_CHECK_GRACE_SECONDS } from "../../infra/components/api-service.t
 import { ARCHIVE_SCHEDULE, ownerStepDigest } from "../../infra/components/ledger-jobs.ts";
 import { MAX_SUFFIX_LENGTH } from "../../infra/config.ts";
 import { bucketName } from "../../infra/naming.ts";
+import { CONFIG_VARIABLES, loadConfig } from "../../src/config.ts";
 import {
   bucket,
   list,
@@ -367,3 +368,42 @@ test("AWS-5 the access-log destination keeps a year of logs in S3 Standard: smal
   assert.deepEqual(rule?.expiration, { days: 365 });
   assert.equal(rule?.transitions, undefined);
 });
+
+for (const preset of PRESET_NAMES) {
+  test(`AWS-7 ${preset}: the environment the program gives every function and the container is one src/config.ts accepts, with no variable it does not declare`, async () => {
+    const plan = await planFor(preset);
+    const declared = new Set<string>(CONFIG_VARIABLES);
+    // Set by Lambda itself or read by Powertools, not by the monitor's configuration.
+    const platform = new Set(["POWERTOOLS_SERVICE_NAME"]);
+    const environments: [string, Record<string, string>][] = [
+      ...ofType(plan, "aws:lambda/function:Function").map(
+        (f) =>
+          [f.name, (f.inputs.environment as { variables: Record<string, string> }).variables] as [
+            string,
+            Record<string, string>,
+          ],
+      ),
+      [
+        "api container",
+        Object.fromEntries(
+          (
+            JSON.parse(
+              String(
+                one(plan, "aws:ecs/taskDefinition:TaskDefinition").inputs.containerDefinitions,
+              ),
+            ) as { environment: { name: string; value: string }[] }[]
+          )[0]?.environment.map((e) => [e.name, e.value]) ?? [],
+        ),
+      ],
+    ];
+    assert.equal(environments.length, 4);
+    for (const [name, env] of environments) {
+      for (const key of Object.keys(env)) {
+        if (!platform.has(key))
+          assert.ok(declared.has(key), `${name}: ${key} is not in src/config.ts`);
+      }
+      const config = loadConfig(env);
+      assert.equal(config.DB_HOST, env.DB_HOST, name);
+    }
+  });
+}
