@@ -178,27 +178,38 @@ export class Storage extends pulumi.ComponentResource {
       `${name}-lifecycle`,
       {
         bucket: bucket.id,
-        rules: [
+        rules:
           type === "access-logs"
-            ? {
-                // Many small objects: Standard-IA would bill each as 128 KB. A year of request
-                // records, then gone.
-                id: "expire",
-                status: "Enabled",
-                filter: {},
-                expiration: { days: ACCESS_LOG_RETENTION_DAYS },
-                noncurrentVersionExpiration: { noncurrentDays: 30 },
-                abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
-              }
-            : {
-                id: "tier-and-expire",
-                status: "Enabled",
-                filter: {},
-                transitions: [{ days: 30, storageClass: "STANDARD_IA" }],
-                noncurrentVersionExpiration: { noncurrentDays: 30 },
-                abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
-              },
-        ],
+            ? [
+                {
+                  // Many small objects: Standard-IA would bill each as 128 KB. A year of
+                  // request records, then gone.
+                  id: "expire",
+                  status: "Enabled",
+                  filter: {},
+                  expiration: { days: ACCESS_LOG_RETENTION_DAYS },
+                  noncurrentVersionExpiration: { noncurrentDays: 30 },
+                  abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
+                },
+                {
+                  // In a versioned bucket expiry leaves delete markers, which only this removes
+                  // (it cannot share a rule with expiration days).
+                  id: "expired-delete-markers",
+                  status: "Enabled",
+                  filter: {},
+                  expiration: { expiredObjectDeleteMarker: true },
+                },
+              ]
+            : [
+                {
+                  id: "tier-and-expire",
+                  status: "Enabled",
+                  filter: {},
+                  transitions: [{ days: 30, storageClass: "STANDARD_IA" }],
+                  noncurrentVersionExpiration: { noncurrentDays: 30 },
+                  abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
+                },
+              ],
       },
       parent,
     );

@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import { AlertHub } from "../alerts/hub.ts";
 import { buildApp } from "../api/app.ts";
 import { decodeTokenKey, loadConfig } from "../config.ts";
+import { ApiError } from "../errors.ts";
 import { createLogger } from "../observability/logger.ts";
 import { createMetrics } from "../observability/metrics.ts";
 import { type LedgerAlertFeed, startLedgerAlertFeed } from "../outbox/ledger-alert-feed.ts";
@@ -53,6 +54,7 @@ export async function startApiServer(): Promise<ApiServer> {
       rateLimitPerMinute: config.TXWATCH_RATE_LIMIT,
       bodyLimitBytes: config.TXWATCH_BODY_LIMIT_BYTES,
     });
+    refuseMetricsThroughTheLoadBalancer(app);
     await app.listen({ port: config.PORT, host: config.HOST });
     // Alerts are raised in the Lambda: the live streams hear them from the ledger (AWS-4).
     alertFeed = await startLedgerAlertFeed({ ledger, hub, log });
@@ -70,6 +72,23 @@ export async function startApiServer(): Promise<ApiServer> {
     // open); the first failure is then thrown.
     stop: () => settleAll([() => started.alertFeed.stop(), () => started.app.close(), closeStores]),
   };
+}
+
+/**
+ * `/metrics` stays inside the VPC (AWS-5). The load balancer refuses the path, but compares it
+ * as written, while the router decodes it (`/%6detrics` is the same route): so the route itself
+ * refuses what came through the load balancer, which always adds X-Forwarded-For. A scraper in
+ * the VPC reaches the task directly and sends none.
+ */
+export function refuseMetricsThroughTheLoadBalancer(app: FastifyInstance): void {
+  app.addHook("onRequest", async (request) => {
+    if (
+      request.routeOptions.url === "/metrics" &&
+      request.headers["x-forwarded-for"] !== undefined
+    ) {
+      throw new ApiError("TXW_ERR_NOT_FOUND", "no such route");
+    }
+  });
 }
 
 /** Runs the steps in order, each whatever the previous did; rejects with the first failure. */
