@@ -19,14 +19,93 @@ export async function createApiKey(ledger: Ledger, merchantId: string): Promise<
   return key;
 }
 
+/** A backstop: a cached key is looked up again at least this often, whatever else happens. */
 const CACHE_TTL_MS = 30_000;
 
 /**
- * Resolves bearer keys to merchants, caching hits briefly so ingest does not query the ledger
- * per request; a revoked key stops working within the cache TTL.
+ * How often an API process asks the ledger whether any key was revoked or rotated (SEC-7):
+ * one `count(*)` over the audit rows of those events, for every key at once, at most once per
+ * interval per process. When it moved, every cached key is looked up again. Revocation thus
+ * takes effect within this interval (plus one round trip); expiries and the end of a rotation's
+ * grace period are checked per request against the cached instant, so they are exact.
+ */
+export const REVOCATION_CHECK_MS = 2_000;
+
+function instant(iso: string | null): number {
+  return iso === null ? Number.POSITIVE_INFINITY : Date.parse(iso);
+}
+
+interface CachedKey {
+  record: ApiKeyRecord;
+  /** The CACHE_TTL_MS backstop. */
+  expires: number;
+  /** When the key expires, and when a rotation revokes it (ms; Infinity: never). */
+  expiresAt: number;
+  revokedAt: number;
+  /** The revocation generation known when the lookup began. */
+  generation: string | undefined;
+}
+
+/**
+ * Resolves bearer keys to merchants. Hits are cached so ingest does not query the ledger per
+ * request; a revoked key stops working within REVOCATION_CHECK_MS, an expired one at once.
  */
 export function apiKeyAuthenticator(ledger: Ledger, now: () => number = Date.now) {
-  const cache = new Map<string, { record: ApiKeyRecord; expires: number }>();
+  const cache = new Map<string, CachedKey>();
+  let generation: string | undefined;
+  let checkedAt = Number.NEGATIVE_INFINITY;
+  let checking: Promise<void> | undefined;
+  /** Expired keys whose refusal this process has audited (once per key). */
+  const auditedExpired = new Set<string>();
+
+  /** The requests arriving while a check runs wait for that one check. */
+  function checkRevocations(): Promise<void> | undefined {
+    if (checking !== undefined) return checking;
+    if (now() - checkedAt < REVOCATION_CHECK_MS) return undefined;
+    checkedAt = now();
+    checking = ledger
+      .apiKeyGeneration()
+      .then(
+        (current) => {
+          if (current !== generation) {
+            generation = current;
+            cache.clear();
+          }
+        },
+        // The ledger unreachable: cached keys keep working until their CACHE_TTL_MS, as they
+        // did before; nobody can revoke a key in the ledger meanwhile either.
+        () => {},
+      )
+      .finally(() => {
+        checking = undefined;
+      });
+    return checking;
+  }
+
+  function auditExpiredUse(keyId: string): void {
+    if (auditedExpired.has(keyId)) return;
+    if (auditedExpired.size > 10_000) auditedExpired.clear();
+    auditedExpired.add(keyId);
+    ledger.recordExpiredKeyUse(keyId).catch(() => auditedExpired.delete(keyId));
+  }
+
+  function refuse(hash: string, message: string): never {
+    cache.delete(hash);
+    throw new ApiError("TXW_ERR_UNAUTHENTICATED", message);
+  }
+
+  function refuseExpired(entry: CachedKey, hash: string): never {
+    auditExpiredUse(entry.record.id);
+    refuse(hash, "API key expired");
+  }
+
+  /** Expiry and the end of a rotation's grace period, per request: no ledger query needed. */
+  function refuseIfPast(entry: CachedKey, hash: string): void {
+    const at = now();
+    if (entry.revokedAt <= at) refuse(hash, "API key revoked");
+    if (entry.expiresAt <= at) refuseExpired(entry, hash);
+  }
+
   return async function authenticate(request: FastifyRequest): Promise<void> {
     const header = request.headers.authorization;
     const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
@@ -34,15 +113,30 @@ export function apiKeyAuthenticator(ledger: Ledger, now: () => number = Date.now
       throw new ApiError("TXW_ERR_UNAUTHENTICATED", "missing bearer API key");
     }
     const hash = hashApiKey(match[1]!);
+    const check = checkRevocations();
+    if (check !== undefined) await check;
     const cached = cache.get(hash);
-    if (cached !== undefined && cached.expires > now()) {
+    if (cached !== undefined && cached.generation === generation && cached.expires > now()) {
+      refuseIfPast(cached, hash);
       request.merchant = cached.record;
       return;
     }
-    const record = await dependency("ledger", ledger.findApiKey(hash));
-    if (record === null) throw new ApiError("TXW_ERR_UNAUTHENTICATED", "invalid API key");
+    const lookedUpAt = generation;
+    const resolved = await dependency("ledger", ledger.resolveApiKey(hash));
+    if (resolved === null) throw new ApiError("TXW_ERR_UNAUTHENTICATED", "invalid API key");
+    const entry: CachedKey = {
+      record: resolved.record,
+      expires: now() + CACHE_TTL_MS,
+      expiresAt: instant(resolved.expiresAt),
+      revokedAt: instant(resolved.revokedAt),
+      generation: lookedUpAt,
+    };
+    if (resolved.state === "revoked") refuse(hash, "API key revoked");
+    if (resolved.state === "expired") refuseExpired(entry, hash);
+    // Active for the ledger; this process's clock decides the instant, as it does when cached.
+    refuseIfPast(entry, hash);
     if (cache.size > 10_000) cache.clear();
-    cache.set(hash, { record, expires: now() + CACHE_TTL_MS });
-    request.merchant = record;
+    cache.set(hash, entry);
+    request.merchant = resolved.record;
   };
 }

@@ -1,5 +1,12 @@
 import type { FastifyError, FastifyInstance } from "fastify";
 import { ApiError, DependencyError } from "../errors.ts";
+import { SECURITY_HEADERS } from "./edge.ts";
+
+/** Methods a path is tried with to name its `Allow` header (TRACE is never served). */
+const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
+
+/** RFC 6750: every 401 names the scheme a client should use. */
+const WWW_AUTHENTICATE = 'Bearer realm="txwatch"';
 
 /** Maps Fastify's own errors onto the catalogue; anything unknown becomes an opaque 500. */
 function toApiError(error: FastifyError): ApiError {
@@ -31,13 +38,34 @@ export function registerErrorHandling(app: FastifyInstance): void {
       const cause = error instanceof DependencyError ? error.cause : error;
       request.log.error({ err: cause, code: apiError.code }, "request failed");
     }
-    void reply.status(apiError.status).send(apiError.toBody());
+    if (apiError.status === 401) void reply.header("www-authenticate", WWW_AUTHENTICATE);
+    void reply.headers(SECURITY_HEADERS).status(apiError.status).send(apiError.toBody());
   });
   app.setNotFoundHandler((request, reply) => {
-    const err = new ApiError(
-      "TXW_ERR_NOT_FOUND",
-      `no route ${request.method} ${request.url.split("?")[0]}`,
-    );
-    void reply.status(404).send(err.toBody());
+    // A path served with other methods is a 405 naming them (SEC-6); neither answer repeats
+    // the path, which is the client's text (SEC-5).
+    const allowed = allowedMethods(app, request.url);
+    if (allowed.length > 0) {
+      const err = new ApiError(
+        "TXW_ERR_METHOD_NOT_ALLOWED",
+        `method not allowed; allowed: ${allowed.join(", ")}`,
+      );
+      void reply.headers(SECURITY_HEADERS).header("allow", allowed.join(", "));
+      void reply.status(405).send(err.toBody());
+      return;
+    }
+    const err = new ApiError("TXW_ERR_NOT_FOUND", "no such route");
+    void reply.headers(SECURITY_HEADERS).status(404).send(err.toBody());
+  });
+}
+
+function allowedMethods(app: FastifyInstance, url: string): string[] {
+  const path = url.split("?")[0]!;
+  return METHODS.filter((method) => {
+    try {
+      return app.findRoute({ method, url: path }) !== null;
+    } catch {
+      return false;
+    }
   });
 }

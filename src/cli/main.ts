@@ -1,7 +1,14 @@
 import { Command, InvalidArgumentError } from "commander";
 import { ApiError } from "../errors.ts";
 import { archiveCommand, verifyArchiveCommand } from "./commands/archive.ts";
-import { keysCreateCommand, migrateCommand, verifyLedgerCommand } from "./commands/ledger-admin.ts";
+import {
+  keysCreateCommand,
+  keysListCommand,
+  keysRevokeCommand,
+  keysRotateCommand,
+  migrateCommand,
+  verifyLedgerCommand,
+} from "./commands/ledger-admin.ts";
 import { planCommand } from "./commands/plan.ts";
 import { replayCommand } from "./commands/replay.ts";
 import { simulateCommand } from "./commands/simulate.ts";
@@ -42,13 +49,34 @@ program
 
 program.command("migrate").description("apply pending ledger migrations").action(migrateCommand);
 
-program
-  .command("keys")
-  .description("manage API keys")
+const keys = program.command("keys").description("manage API keys (SEC-7)");
+keys
   .command("create")
   .description("create an API key for a merchant; prints it once")
   .requiredOption("--merchant <id>", "merchant id")
-  .action((options: { merchant: string }) => keysCreateCommand(options.merchant));
+  .option("--expires-in <duration>", "the key stops working after this long, e.g. 30d, 12h")
+  .action(keysCreateCommand);
+keys
+  .command("list")
+  .description("list a merchant's keys: id, created, expiry, revocation (never the key)")
+  .requiredOption("--merchant <id>", "merchant id")
+  .option("--json", "print the keys as JSON")
+  .action(keysListCommand);
+keys
+  .command("revoke")
+  .description("revoke a key now; running monitors refuse it within seconds")
+  .requiredOption("--id <id>", "key id (from keys list)")
+  .option("--json", "print the result as JSON")
+  .action(keysRevokeCommand);
+keys
+  .command("rotate")
+  .description(
+    "create a new key for a merchant; its earlier keys keep working for the grace period (default 24h), then are revoked",
+  )
+  .requiredOption("--merchant <id>", "merchant id")
+  .option("--expires-in <duration>", "the new key stops working after this long, e.g. 30d")
+  .option("--grace <duration>", "how long the earlier keys keep working (0s to 30d)", "24h")
+  .action(keysRotateCommand);
 
 program
   .command("replay")

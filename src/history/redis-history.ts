@@ -65,6 +65,11 @@ export class RedisHistoryStore implements HistoryStore {
     /** Entries from which a key keeps running aggregates; tests lower it to exercise them. */
     private readonly aggregateFrom = AGGREGATE_FROM,
   ) {
+    // A client nobody listens to crashes the process on its first connection error (an
+    // unhandled "error" event) or, in ioredis, prints raw stacks while it reconnects. The
+    // runtime's client reports them (watchRedis); any other gets this: commands that fail while
+    // Redis is unreachable still reject to their callers.
+    if (redis.listenerCount("error") === 0) redis.on("error", () => {});
     // Idempotent: several stores may share one client.
     redis.defineCommand(COMMAND, { lua: RECORD_SCRIPT });
     redis.defineCommand(RELEASE_COMMAND, { lua: RELEASE_SCRIPT });

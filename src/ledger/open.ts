@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
+import type { ConnectionObserver } from "../observability/dependency-state.ts";
 import { type CredentialProvider, reauthenticatingPool } from "./credentials.ts";
 import { pgliteSqlClient, pgSqlClient } from "./sql-client.ts";
 import { SqlLedger } from "./sql-ledger.ts";
@@ -21,6 +22,11 @@ export interface PostgresLedgerOptions {
    * refused for it re-reads it and is retried once (AWS-3). Overrides `pool.password`.
    */
   credentials?: CredentialProvider;
+  /**
+   * Hears whether the server is reachable: each query's and transaction's outcome and the
+   * pool's lost idle connections (REL-2). Unset, they are only survived, not reported.
+   */
+  observer?: ConnectionObserver;
 }
 
 /** Unquoted identifiers fold to lower case on the search_path, so only those are accepted. */
@@ -52,8 +58,10 @@ export async function openPostgresLedger(options: PostgresLedgerOptions): Promis
   if (credentials !== undefined) reauthenticatingPool(pool, credentials);
   // An idle connection dropped by the server (failover, restart) emits here; without a
   // listener that would crash the process. The pool discards it and the next query reconnects.
-  pool.on("error", () => {});
-  const ledger = new SqlLedger(pgSqlClient(pool));
+  // (A checked-out client's own "error" event is pgSqlClient's to hear.)
+  const { observer } = options;
+  pool.on("error", (error) => observer?.failed(error));
+  const ledger = new SqlLedger(pgSqlClient(pool, observer));
   try {
     if (schema !== undefined) {
       await ledger.db.transaction(async (tx) => {

@@ -1,5 +1,6 @@
 import type { PGlite, Transaction as PGliteTransaction } from "@electric-sql/pglite";
 import type pg from "pg";
+import { type ConnectionObserver, observeCall } from "../observability/dependency-state.ts";
 
 /**
  * The one seam between the ledger's SQL and a driver. Both drivers speak the same PostgreSQL,
@@ -36,6 +37,46 @@ export interface SqlClient {
 
 type PgQueryable = Pick<pg.PoolClient, "query">;
 
+/** Nothing to tell: a client opened without a tracker (tools, the AWS entries). */
+const UNOBSERVED: ConnectionObserver = { ok() {}, failed() {} };
+
+/** Node's errno codes of a connection that could not be made or was lost. */
+const NETWORK_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ECONNABORTED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+]);
+
+/**
+ * Whether a pg error says the server is unreachable (rather than that the statement was wrong):
+ * a network errno, a connection-exception or operator-intervention SQLSTATE (08xxx, 57P0x: shut
+ * down, starting up), too many connections, or pg's own texts for a lost connection.
+ */
+export function isPgConnectionError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === "string") {
+    if (NETWORK_CODES.has(code)) return true;
+    if (/^[0-9A-Z]{5}$/.test(code)) {
+      return code.startsWith("08") || code.startsWith("57P") || code === "53300";
+    }
+  }
+  return /Connection terminated|not queryable|timeout exceeded when trying to connect|Connection ended|connect ECONN/i.test(
+    error.message,
+  );
+}
+
+/** Tells the observer how an operation on the server went: reachable, or not. */
+function observed<T>(observer: ConnectionObserver, call: () => Promise<T>): Promise<T> {
+  return observeCall(observer, call, isPgConnectionError);
+}
+
 function pgQueries(conn: PgQueryable): Pick<SqlClient, "query" | "exec"> {
   return {
     async query<T>(text: string, params: SqlParam[] = [], options: QueryOptions = {}) {
@@ -63,32 +104,61 @@ function joinedTransaction(tx: Pick<SqlClient, "query" | "exec">): SqlClient {
   return client;
 }
 
-export function pgSqlClient(pool: pg.Pool): SqlClient {
+/**
+ * The ledger's client on a pg pool. `observer` hears whether each query and transaction reached
+ * the server (REL-2); the pool's own "error" event (idle clients) is the caller's to listen to.
+ */
+export function pgSqlClient(pool: pg.Pool, observer: ConnectionObserver = UNOBSERVED): SqlClient {
+  const queries = pgQueries(pool);
   return {
-    ...pgQueries(pool),
-    async transaction<T>(fn: (tx: SqlClient) => Promise<T>): Promise<T> {
-      const conn = await pool.connect();
-      let broken: Error | undefined;
-      try {
-        await conn.query("BEGIN");
-        const result = await fn(joinedTransaction(pgQueries(conn)));
-        await conn.query("COMMIT");
-        return result;
-      } catch (error) {
-        try {
-          await conn.query("ROLLBACK");
-        } catch (rollbackError) {
-          // A connection that cannot even roll back must not go back into the pool.
-          broken =
-            rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
-        }
-        throw error;
-      } finally {
-        conn.release(broken);
-      }
-    },
+    // pool.query listens for its client's "error" event itself while the query runs.
+    query: (text, params, options) =>
+      observed(observer, () => queries.query(text, params, options)),
+    exec: (script) => observed(observer, () => queries.exec(script)),
+    transaction: <T>(fn: (tx: SqlClient) => Promise<T>) =>
+      observed(observer, () => pgTransaction(pool, observer, fn)),
     close: () => pool.end(),
   };
+}
+
+async function pgTransaction<T>(
+  pool: pg.Pool,
+  observer: ConnectionObserver,
+  fn: (tx: SqlClient) => Promise<T>,
+): Promise<T> {
+  const startedAt = Date.now();
+  const conn = await pool.connect();
+  // A checked-out client has no listener of the pool's: the server going away (a restart, a
+  // failover, an immediate shutdown) while it is held would be an unhandled "error" event and
+  // end the process. Heard here, the connection is lost: the statement in flight (or the next)
+  // fails, the transaction fails like any other, and the client is discarded, not pooled.
+  let lost: Error | undefined;
+  const onError = (error: Error) => {
+    lost ??= error;
+    observer.failed(error, startedAt);
+  };
+  conn.on("error", onError);
+  let broken: Error | undefined;
+  try {
+    await conn.query("BEGIN");
+    const result = await fn(joinedTransaction(pgQueries(conn)));
+    await conn.query("COMMIT");
+    return result;
+  } catch (error) {
+    if (lost === undefined) {
+      try {
+        await conn.query("ROLLBACK");
+      } catch (rollbackError) {
+        // A connection that cannot even roll back must not go back into the pool.
+        broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+      }
+    }
+    throw error;
+  } finally {
+    // Synchronously with release, which puts the pool's own idle listener back on the client.
+    conn.off("error", onError);
+    conn.release(broken ?? lost);
+  }
 }
 
 function pgliteQueries(db: PGlite | PGliteTransaction): Pick<SqlClient, "query" | "exec"> {

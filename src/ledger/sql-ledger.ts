@@ -1,4 +1,5 @@
 import * as alerts from "./alerts-repo.ts";
+import * as keys from "./api-keys-repo.ts";
 import { commitBatch, ensureMonthPartitions, monthsToPrepare } from "./commit.ts";
 import { GroupCommitter } from "./group-commit.ts";
 import { migrate } from "./migrate.ts";
@@ -9,13 +10,19 @@ import type {
   AlertDraft,
   AlertFilter,
   AlertTransition,
+  ApiKeyActor,
+  ApiKeyEvent,
+  ApiKeyInfo,
   ApiKeyRecord,
+  ApiKeyResolution,
   ChainVerification,
   CommitResult,
   Ledger,
   LedgerRecord,
+  NewApiKeyOptions,
   Page,
   QuarantineRecord,
+  RotationResult,
   StoredTransaction,
   TransitionOutcome,
 } from "./types.ts";
@@ -137,21 +144,56 @@ export class SqlLedger implements Ledger {
     return txs.listQuarantine(this.db, limit);
   }
 
-  insertApiKey(merchantId: string, keyHash: string): Promise<ApiKeyRecord> {
-    return txs.insertApiKey(this.db, merchantId, keyHash);
+  insertApiKey(
+    merchantId: string,
+    keyHash: string,
+    options?: NewApiKeyOptions,
+  ): Promise<ApiKeyRecord> {
+    return keys.insertApiKey(this.db, merchantId, keyHash, options);
   }
 
   findApiKey(keyHash: string): Promise<ApiKeyRecord | null> {
-    return txs.findApiKey(this.db, keyHash);
+    return keys.findApiKey(this.db, keyHash);
+  }
+
+  resolveApiKey(keyHash: string): Promise<ApiKeyResolution | null> {
+    return keys.resolveApiKey(this.db, keyHash);
   }
 
   countApiKeys(merchantId: string): Promise<number> {
-    return txs.countApiKeys(this.db, merchantId);
+    return keys.countApiKeys(this.db, merchantId);
   }
 
-  /** Beyond the port: revokes a key by id (true when it was active). */
-  revokeApiKey(id: string): Promise<boolean> {
-    return txs.revokeApiKey(this.db, id);
+  listApiKeys(merchantId: string): Promise<ApiKeyInfo[]> {
+    return keys.listApiKeys(this.db, merchantId);
+  }
+
+  getApiKey(id: string): Promise<ApiKeyInfo | null> {
+    return keys.getApiKey(this.db, id);
+  }
+
+  revokeApiKey(id: string, actor?: ApiKeyActor): Promise<boolean> {
+    return keys.revokeApiKey(this.db, id, actor);
+  }
+
+  rotateApiKeys(
+    merchantId: string,
+    newKeyHash: string,
+    options: NewApiKeyOptions & { graceMs: number },
+  ): Promise<RotationResult> {
+    return keys.rotateApiKeys(this.db, merchantId, newKeyHash, options);
+  }
+
+  recordExpiredKeyUse(keyId: string): Promise<void> {
+    return keys.recordExpiredKeyUse(this.db, keyId);
+  }
+
+  apiKeyGeneration(): Promise<string> {
+    return keys.apiKeyGeneration(this.db);
+  }
+
+  listApiKeyEvents(merchantId: string): Promise<ApiKeyEvent[]> {
+    return keys.listApiKeyEvents(this.db, merchantId);
   }
 
   verifyChain(): Promise<ChainVerification> {

@@ -7,7 +7,7 @@ import {
   storedTransactionOf,
 } from "./rows.ts";
 import type { SqlClient, SqlParam } from "./sql-client.ts";
-import type { ApiKeyRecord, QuarantineRecord, StoredTransaction } from "./types.ts";
+import type { QuarantineRecord, StoredTransaction } from "./types.ts";
 
 export async function getTransaction(
   db: SqlClient,
@@ -101,46 +101,4 @@ export async function listQuarantine(
     [Math.max(0, Math.trunc(limit))],
   );
   return rows;
-}
-
-export async function insertApiKey(
-  db: SqlClient,
-  merchantId: string,
-  keyHash: string,
-): Promise<ApiKeyRecord> {
-  const { rows } = await db.query<ApiKeyRecord>(
-    `INSERT INTO api_keys (merchant_id, key_hash) VALUES ($1, $2)
-     RETURNING id::text AS id, merchant_id AS "merchantId"`,
-    [merchantId, keyHash],
-  );
-  return rows[0]!;
-}
-
-/** Revoked keys do not authenticate. */
-export async function findApiKey(db: SqlClient, keyHash: string): Promise<ApiKeyRecord | null> {
-  const { rows } = await db.query<ApiKeyRecord>(
-    `SELECT id::text AS id, merchant_id AS "merchantId" FROM api_keys
-     WHERE key_hash = $1 AND revoked_at IS NULL`,
-    [keyHash],
-  );
-  return rows[0] ?? null;
-}
-
-/** Active keys only: start-up creates the demo key when there is none it could use. */
-export async function countApiKeys(db: SqlClient, merchantId: string): Promise<number> {
-  const { rows } = await db.query<{ n: number }>(
-    "SELECT count(*)::int AS n FROM api_keys WHERE merchant_id = $1 AND revoked_at IS NULL",
-    [merchantId],
-  );
-  return rows[0]?.n ?? 0;
-}
-
-/** Not on the port yet (no CLI verb); keys are revoked, never deleted, to keep the audit. */
-export async function revokeApiKey(db: SqlClient, id: string): Promise<boolean> {
-  if (!/^[1-9]\d{0,17}$/.test(id)) return false;
-  const { rows } = await db.query(
-    "UPDATE api_keys SET revoked_at = now() WHERE id = $1::bigint AND revoked_at IS NULL RETURNING id",
-    [id],
-  );
-  return rows.length > 0;
 }

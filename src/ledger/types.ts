@@ -91,6 +91,57 @@ export interface ApiKeyRecord {
   merchantId: string;
 }
 
+/** Who acted on a key (SEC-7), as recorded in the append-only api_key_events. */
+export const API_KEY_ACTORS = ["cli", "admin-socket", "aws-admin", "monitor", "api"] as const;
+export type ApiKeyActor = (typeof API_KEY_ACTORS)[number];
+
+export type ApiKeyEventKind = "created" | "rotated" | "revoked" | "expired_refused";
+
+/** A key as listed: never the key nor its hash. Instants are ISO 8601 (UTC). */
+export interface ApiKeyInfo {
+  id: string;
+  merchantId: string;
+  createdAt: string;
+  /** When it stops working by itself; null: never. */
+  expiresAt: string | null;
+  /** When it was (or, rotated and in its grace period, will be) revoked; null: not revoked. */
+  revokedAt: string | null;
+  /** Whether it authenticates now. */
+  active: boolean;
+}
+
+/** What the API needs to authenticate with a key and to cache it (SEC-7). */
+export interface ApiKeyResolution {
+  record: ApiKeyRecord;
+  state: "active" | "expired" | "revoked";
+  /** ISO 8601 instants, or null: when the key expires, when it is (or was) revoked. */
+  expiresAt: string | null;
+  revokedAt: string | null;
+}
+
+export interface ApiKeyEvent {
+  id: string;
+  keyId: string;
+  merchantId: string;
+  event: ApiKeyEventKind;
+  actor: ApiKeyActor;
+  at: string;
+  detail: Record<string, unknown>;
+}
+
+export interface NewApiKeyOptions {
+  /** @default "monitor" (the demo key of a first start) */
+  actor?: ApiKeyActor;
+  /** ISO 8601; absent: the key does not expire. */
+  expiresAt?: string;
+}
+
+export interface RotationResult {
+  key: ApiKeyRecord & { expiresAt: string | null };
+  /** The merchant's keys that were active, now revoked at the end of the grace period. */
+  rotated: ApiKeyInfo[];
+}
+
 /**
  * The ledger port (PRC-4). Implementations: PostgreSQL (pg) and embedded (PGlite), one SQL.
  * Every transaction is stored once per (merchantId, transactionId); ledger rows are
@@ -144,10 +195,48 @@ export interface Ledger {
   /** All merchants' transactions with occurredAt in [from, to), oldest first (replay). */
   scanTransactions(from: string, to: string, merchantId?: string): AsyncIterable<StoredTransaction>;
   listQuarantine(limit: number): Promise<(QuarantineRecord & { quarantinedAt: string })[]>;
-  /** Stores the SHA-256 of a new API key; the key itself is never stored. */
-  insertApiKey(merchantId: string, keyHash: string): Promise<ApiKeyRecord>;
+  /**
+   * Stores the SHA-256 of a new API key (the key itself is never stored) and audits its
+   * creation, in one transaction.
+   */
+  insertApiKey(
+    merchantId: string,
+    keyHash: string,
+    options?: NewApiKeyOptions,
+  ): Promise<ApiKeyRecord>;
+  /** The key's merchant when the key authenticates now (not revoked, not expired). */
   findApiKey(keyHash: string): Promise<ApiKeyRecord | null>;
+  /** The key's merchant and state, for the API's authentication and its cache (SEC-7). */
+  resolveApiKey(keyHash: string): Promise<ApiKeyResolution | null>;
+  /** Keys that authenticate now. */
   countApiKeys(merchantId: string): Promise<number>;
+  /** Every key of a merchant, oldest first (SEC-7). */
+  listApiKeys(merchantId: string): Promise<ApiKeyInfo[]>;
+  /** One key by id, or null. */
+  getApiKey(id: string): Promise<ApiKeyInfo | null>;
+  /**
+   * Revokes a key now, audited (SEC-7): true when it was not revoked yet (a key in its rotation
+   * grace period is revoked now); false for an unknown or already revoked key (not audited).
+   */
+  revokeApiKey(id: string, actor?: ApiKeyActor): Promise<boolean>;
+  /**
+   * In one transaction: a new key for the merchant, and its active keys revoked at
+   * now + graceMs (sooner if they expire or were due to be revoked sooner), all audited.
+   */
+  rotateApiKeys(
+    merchantId: string,
+    newKeyHash: string,
+    options: NewApiKeyOptions & { graceMs: number },
+  ): Promise<RotationResult>;
+  /** Audits that the API refused an expired key: once per key, later calls do nothing. */
+  recordExpiredKeyUse(keyId: string): Promise<void>;
+  /**
+   * Grows whenever a key is revoked or rotated (never shrinks): the API polls it to drop the
+   * keys it cached (SEC-7).
+   */
+  apiKeyGeneration(): Promise<string>;
+  /** A merchant's key events, oldest first. */
+  listApiKeyEvents(merchantId: string): Promise<ApiKeyEvent[]>;
   /** Recomputes the hash chain over every ledger row. */
   verifyChain(): Promise<ChainVerification>;
   ping(): Promise<void>;

@@ -1,5 +1,4 @@
 import { type DestinationStream, type Logger, pino } from "pino";
-import { containsCardNumber, redactCardNumbers } from "../transaction/card-number.ts";
 
 /**
  * Paths that may carry secrets or card data. Transactions are tokenized before anything logs
@@ -19,45 +18,39 @@ export const REDACT_PATHS = [
   "*.paymentMethod.card.number",
 ];
 
-/** Percent-decoded for the check, so "4111%201111%201111%201111" is found too. */
-function decodedUrl(url: string): string {
-  try {
-    return decodeURIComponent(url.replaceAll("+", " "));
-  } catch {
-    return url;
-  }
-}
-
-/**
- * A request URL as it may be logged (PRIV-1): ids and query values are the client's text, so a
- * card number in them is replaced; any other URL is logged as it came.
- */
-export function loggableUrl(url: string): string {
-  const decoded = decodedUrl(url);
-  return containsCardNumber(decoded) ? redactCardNumbers(decoded) : url;
-}
-
 interface LoggedRequest {
   method?: string;
-  url?: string;
-  headers?: Record<string, unknown>;
-  host?: string;
-  ip?: string;
-  socket?: { remotePort?: number };
+  routeOptions?: { url?: string };
+  merchant?: { merchantId?: string };
+}
+
+interface LoggedReply {
+  statusCode?: number;
+  request?: LoggedRequest;
 }
 
 /**
- * Fastify's request serializer (the fields it logs with "incoming request") with the URL made
- * loggable. Set on the logger, so it replaces Fastify's default for every request log line.
+ * Fastify's request serializer (the fields it logs with "incoming request"), an allow-list
+ * (SEC-5): the method, the route's pattern ("/v1/transactions/:transactionId", never the path
+ * the client sent, whose ids and query are its text), and the merchant once authenticated (the
+ * request id is bound as `reqId`). No header is logged: Host, Accept-Version and the rest are
+ * the client's text. Set on the logger, so it replaces Fastify's default for every request log
+ * line.
  */
 function serializeRequest(req: LoggedRequest) {
   return {
     method: req.method,
-    url: typeof req.url === "string" ? loggableUrl(req.url) : req.url,
-    version: req.headers?.["accept-version"],
-    host: req.host,
-    remoteAddress: req.ip,
-    remotePort: req.socket?.remotePort,
+    route: req.routeOptions?.url,
+    merchant: req.merchant?.merchantId,
+  };
+}
+
+/** "request completed": status, with the route and merchant the request turned out to have. */
+function serializeReply(reply: LoggedReply) {
+  return {
+    statusCode: reply.statusCode,
+    route: reply.request?.routeOptions?.url,
+    merchant: reply.request?.merchant?.merchantId,
   };
 }
 
@@ -66,7 +59,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     {
       level,
       base: { service: "txwatch" },
-      serializers: { req: serializeRequest },
+      serializers: { req: serializeRequest, res: serializeReply },
       redact: { paths: REDACT_PATHS, censor: "[redacted]" },
       timestamp: pino.stdTimeFunctions.isoTime,
     },

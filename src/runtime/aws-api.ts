@@ -43,17 +43,22 @@ export async function startApiServer(): Promise<ApiServer> {
       streamName,
     );
     const hub = new AlertHub();
-    app = await buildApp({
-      ledger,
-      history,
-      stream,
-      tokenKey,
-      hub,
-      metrics: createMetrics(),
-      log,
-      rateLimitPerMinute: config.TXWATCH_RATE_LIMIT,
-      bodyLimitBytes: config.TXWATCH_BODY_LIMIT_BYTES,
-    });
+    app = await buildApp(
+      {
+        ledger,
+        history,
+        stream,
+        tokenKey,
+        hub,
+        metrics: createMetrics(),
+        log,
+        rateLimitPerMinute: config.TXWATCH_RATE_LIMIT,
+        bodyLimitBytes: config.TXWATCH_BODY_LIMIT_BYTES,
+      },
+      // Behind the load balancer: the client is the address it appends to X-Forwarded-For, so
+      // failed authentications are counted per client, not all as the load balancer's.
+      { trustedProxyHops: 1 },
+    );
     refuseMetricsThroughTheLoadBalancer(app);
     await app.listen({ port: config.PORT, host: config.HOST });
     // Alerts are raised in the Lambda: the live streams hear them from the ledger (AWS-4).

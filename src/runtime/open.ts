@@ -8,6 +8,12 @@ import { MemoryHistoryStore, RedisHistoryStore } from "../history/index.ts";
 import type { HistoryStore } from "../history/types.ts";
 import { openEmbeddedLedger, openPostgresLedger, type SqlLedger } from "../ledger/index.ts";
 import type { Ledger } from "../ledger/types.ts";
+import {
+  type ConnectionObserver,
+  type DependencyStates,
+  registerDependencyGauge,
+  trackDependencies,
+} from "../observability/dependency-state.ts";
 import type { Logger } from "../observability/logger.ts";
 import { createMetrics, type Metrics } from "../observability/metrics.ts";
 import { defaultRuleset, loadRuleset } from "../rules/index.ts";
@@ -15,6 +21,7 @@ import type { CompiledRuleset } from "../rules/types.ts";
 import { KinesisStream, kinesisClientFrom, LocalLogStream } from "../stream/index.ts";
 import type { Stream } from "../stream/types.ts";
 import { ensureDataDir, localTokenKey, lockDataDir } from "./data-dir.ts";
+import { watchRedis, watchStream } from "./dependency-watch.ts";
 import { warmHistory } from "./warm-history.ts";
 
 /** Everything one process of the monitor uses, opened from the configuration. */
@@ -34,17 +41,24 @@ export interface Runtime {
    * each record's origin (log instance and partition, or shard).
    */
   source: string;
+  /**
+   * The state of the ledger, history and stream, fed by their drivers; each change is logged
+   * once and exported as txwatch_dependency_up (REL-2).
+   */
+  dependencies: DependencyStates;
   close(): Promise<void>;
 }
 
 /** Embedded (PGlite) unless DATABASE_URL is set. The embedded one locks the data directory. */
 export async function openLedger(
   config: Config,
+  observer?: ConnectionObserver,
 ): Promise<{ ledger: SqlLedger; release: () => void }> {
   if (config.DATABASE_URL !== undefined) {
     const ledger = await openPostgresLedger({
       connectionString: config.DATABASE_URL,
       ...(config.TXWATCH_DB_SCHEMA && { schema: config.TXWATCH_DB_SCHEMA }),
+      ...(observer !== undefined && { observer }),
     });
     return { ledger, release: () => {} };
   }
@@ -65,9 +79,14 @@ export function openRuleset(config: Config): CompiledRuleset {
     : loadRuleset(config.TXWATCH_RULESET);
 }
 
-function openStream(config: Config, log: Logger): Stream {
-  const onError = (err: unknown, context?: string) =>
-    log.warn({ err, context }, "stream error (will retry)");
+function openStream(config: Config, log: Logger, observer: ConnectionObserver): Stream {
+  const onError = (err: unknown, context?: string) => {
+    // The handler's own failure is the processor's, not the stream's; anything else (an append,
+    // a read, a checkpoint, a Kinesis call) is the stream failing, reported once per outage.
+    if (context?.startsWith("handling") === true)
+      log.warn({ err, context }, "batch handler failed");
+    else observer.failed(err);
+  };
   if (config.TXWATCH_STREAM === "kinesis") {
     const client = kinesisClientFrom({
       region: config.AWS_REGION,
@@ -85,11 +104,14 @@ function openStream(config: Config, log: Logger): Stream {
 
 export async function openRuntime(config: Config, log: Logger): Promise<Runtime> {
   const closers: (() => Promise<void> | void)[] = [];
+  const dependencies = trackDependencies(log);
   const close = async () => {
+    // First: what fails while the connections close is no outage.
+    for (const tracker of Object.values(dependencies)) tracker.close();
     for (const closer of closers.reverse()) await closer();
   };
   try {
-    const { ledger, release } = await openLedger(config);
+    const { ledger, release } = await openLedger(config, dependencies.ledger);
     closers.push(release, () => ledger.close());
     ledger.onGroupFailure = (err, batches) =>
       log.warn({ err, batches }, "batches committed together failed; committing each alone");
@@ -98,10 +120,13 @@ export async function openRuntime(config: Config, log: Logger): Promise<Runtime>
 
     let history: HistoryStore;
     if (config.REDIS_URL !== undefined) {
-      const redis = new Redis(config.REDIS_URL, {
-        maxRetriesPerRequest: 2,
-        enableAutoPipelining: false,
-      });
+      const redis = watchRedis(
+        new Redis(config.REDIS_URL, {
+          maxRetriesPerRequest: 2,
+          enableAutoPipelining: false,
+        }),
+        dependencies.history,
+      );
       history = new RedisHistoryStore(redis, config.TXWATCH_REDIS_PREFIX);
     } else {
       history = new MemoryHistoryStore();
@@ -119,7 +144,7 @@ export async function openRuntime(config: Config, log: Logger): Promise<Runtime>
       ensureDataDir(config.TXWATCH_DATA_DIR);
       closers.push(lockDataDir(config.TXWATCH_DATA_DIR));
     }
-    const stream = openStream(config, log);
+    const stream = watchStream(openStream(config, log, dependencies.stream), dependencies.stream);
     closers.push(() => stream.close());
 
     const tokenKey =
@@ -129,6 +154,7 @@ export async function openRuntime(config: Config, log: Logger): Promise<Runtime>
     const hub = new AlertHub();
     const publishers: AlertPublisher[] = [hub];
     const metrics = createMetrics();
+    registerDependencyGauge(metrics.registry, dependencies);
     if (config.ALERT_WEBHOOK_URL !== undefined) {
       // Delivers in the background; on stop, what is still queued gets a few seconds.
       const webhook = webhookPublisher({ url: config.ALERT_WEBHOOK_URL, log, metrics });
@@ -147,6 +173,7 @@ export async function openRuntime(config: Config, log: Logger): Promise<Runtime>
       hub,
       alerts: fanOut(publishers),
       source: config.TXWATCH_STREAM === "kinesis" ? config.KINESIS_STREAM_NAME! : "local",
+      dependencies,
       close,
     };
   } catch (error) {

@@ -2,7 +2,12 @@ import { isIP } from "node:net";
 import { z } from "zod";
 import { ValidationError } from "../errors.ts";
 import { valueAt } from "../validation.ts";
-import { containsCardNumber, luhnValid, redactCardNumbers } from "./card-number.ts";
+import {
+  cardNumberDigits,
+  containsCardNumber,
+  luhnValid,
+  redactCardNumbers,
+} from "./card-number.ts";
 import { CHANNELS, PAYMENT_METHOD_TYPES } from "./types.ts";
 
 const ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -94,10 +99,17 @@ const boundedString = (field: string, max: number) =>
     .max(max, { error: `${field} must be at most ${max} characters` })
     .check(storableText(field), noCardNumber(field));
 
+/** Longer than any card number written with separators; longer text is refused, not folded. */
+const MAX_CARD_NUMBER_TEXT = 128;
+
 const cardSchema = z
   .strictObject({
+    // SEC-5: the number in any script's digits, with any separators ("４１１１ １１１１ …",
+    // "4111\u200b1111…") is the same card: read as its ASCII digits, so it is validated and
+    // tokenized as the plain number, and its spelling cannot make a second token for it.
     number: z
       .string({ error: "paymentMethod.card.number must be a string of digits" })
+      .overwrite((v) => (v.length > MAX_CARD_NUMBER_TEXT ? v : cardNumberDigits(v)))
       .check(
         z.refine((v) => /^\d{12,19}$/.test(v), {
           error: "paymentMethod.card.number must be 12-19 digits",

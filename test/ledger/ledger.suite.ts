@@ -5,6 +5,7 @@ import type { SqlLedger } from "../../src/ledger/index.ts";
 import type { AlertDraft, LedgerRecord, QuarantineRecord } from "../../src/ledger/types.ts";
 import type { Decision, Transaction } from "../../src/transaction/types.ts";
 import { registerAlertTests } from "./suite/alerts.ts";
+import { registerApiKeyTests } from "./suite/api-keys.ts";
 import { registerChainTests } from "./suite/chain.ts";
 import { registerQueryTests } from "./suite/queries.ts";
 import { registerStorageTests } from "./suite/storage.ts";
@@ -198,5 +199,6 @@ export function ledgerSuite(name: string, factory: LedgerFactory): void {
     registerChainTests(ctx);
     registerAlertTests(ctx);
     registerQueryTests(ctx);
+    registerApiKeyTests(ctx);
   });
 }

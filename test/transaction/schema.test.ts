@@ -1,19 +1,24 @@
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
 import { describe, test } from "node:test";
 import {
   isRfc3339WithOffset,
   parseTransactionInput,
   streamEnvelopeSchema,
+  type TransactionInput,
 } from "../../src/transaction/schema.ts";
 import {
   cardToken,
   containsCardNumber,
   maskCardNumbers,
+  migratedCardToken,
   tokenizeTransaction,
 } from "../../src/transaction/tokenize.ts";
 import { TEST_PAN, wireTransaction } from "../support/fixtures.ts";
 
 const KEY = Buffer.alloc(32, 7);
+/** The merchant of wireTransaction(). */
+const MERCHANT = "japancart";
 
 function fieldError(body: unknown): { field?: string; message: string } {
   const result = parseTransactionInput(body);
@@ -203,17 +208,94 @@ describe("card tokenization", () => {
     assert.ok(parsed.ok);
     const tx = tokenizeTransaction(parsed.value, KEY);
     assert.deepEqual(tx.paymentMethod.card, {
-      token: cardToken(TEST_PAN, KEY),
+      token: cardToken(MERCHANT, TEST_PAN, KEY),
       bin: "411111",
       last4: "1111",
     });
     assert.ok(!JSON.stringify(tx).includes(TEST_PAN));
     assert.notEqual(
-      cardToken(TEST_PAN, KEY),
-      cardToken(TEST_PAN, Buffer.alloc(32, 8)),
+      cardToken(MERCHANT, TEST_PAN, KEY),
+      cardToken(MERCHANT, TEST_PAN, Buffer.alloc(32, 8)),
       "token depends on the key",
     );
-    assert.equal(cardToken(TEST_PAN, KEY), cardToken(TEST_PAN, KEY), "token is deterministic");
+    assert.equal(
+      cardToken(MERCHANT, TEST_PAN, KEY),
+      cardToken(MERCHANT, TEST_PAN, KEY),
+      "token is deterministic",
+    );
+  });
+
+  test("SEC-5 PRIV-1 the same card gets different tokens under two merchants, the same under one; an old token converts", () => {
+    const tokenized = (merchantId: string) => {
+      const parsed = parseTransactionInput(wireTransaction({ merchantId }));
+      assert.ok(parsed.ok);
+      return tokenizeTransaction(parsed.value, KEY).paymentMethod.card!;
+    };
+    const [japancart, fastshop] = [tokenized("japancart"), tokenized("fastshop")];
+    assert.notEqual(japancart.token, fastshop.token, "no token links a card across merchants");
+    assert.equal(tokenized("japancart").token, japancart.token, "one merchant, one token");
+    assert.equal(tokenized("fastshop").token, fastshop.token, "one merchant, one token");
+    for (const card of [japancart, fastshop]) {
+      assert.equal(card.bin, "411111");
+      assert.equal(card.last4, "1111");
+      assert.match(card.token, /^tok_[A-Za-z0-9_-]{43}$/);
+      assert.ok(!card.token.includes(TEST_PAN));
+    }
+    // A token made before SEC-5 (the HMAC of the number alone) converts without the number.
+    const legacy = `tok_${createHmac("sha256", KEY).update(TEST_PAN).digest("base64url")}`;
+    assert.equal(migratedCardToken("japancart", legacy, KEY), japancart.token);
+    assert.equal(migratedCardToken("fastshop", legacy, KEY), fastshop.token);
+    assert.equal(migratedCardToken("fastshop", "psp-tok-1", KEY), undefined);
+    // Merchant id and number are not simply run together: "shop1" + "4111…" is not "shop14" +
+    // "111…".
+    assert.notEqual(cardToken("shop1", TEST_PAN, KEY), cardToken("shop14", TEST_PAN.slice(1), KEY));
+  });
+
+  test("SEC-5 PRIV-1 a card number in other digits or with separators is read as the plain number", () => {
+    const fullwidth = (digits: string) =>
+      [...digits].map((d) => String.fromCharCode(0xff10 + Number(d))).join("");
+    const arabicIndic = (digits: string) =>
+      [...digits].map((d) => String.fromCharCode(0x0660 + Number(d))).join("");
+    const groups = ["4111", "1111", "1111", "1111"];
+    const plain = tokenizeTransaction(
+      (parseTransactionInput(wireTransaction()) as { value: TransactionInput }).value,
+      KEY,
+    ).paymentMethod.card;
+    for (const number of [
+      fullwidth(TEST_PAN),
+      arabicIndic(TEST_PAN),
+      groups.map(fullwidth).join("\u3000"),
+      groups.join(" "),
+      groups.join("-"),
+      groups.join("\u200b"),
+      groups.join("\u2013"),
+      ` ${groups.join("\t")} `,
+    ]) {
+      const parsed = parseTransactionInput(
+        wireTransaction({ paymentMethod: { type: "card", card: { number } } }),
+      );
+      assert.ok(parsed.ok, JSON.stringify(number));
+      assert.equal(parsed.value.paymentMethod.card?.number, TEST_PAN);
+      assert.deepEqual(tokenizeTransaction(parsed.value, KEY).paymentMethod.card, plain);
+      // Tokenizing the number as written gives the same card too.
+      const asWritten = { ...parsed.value, paymentMethod: { type: "card", card: { number } } };
+      assert.deepEqual(
+        tokenizeTransaction(asWritten as TransactionInput, KEY).paymentMethod.card,
+        plain,
+      );
+    }
+    for (const [number, message] of [
+      [fullwidth("4111111111111112"), /fails the Luhn check/],
+      [`${groups.join(" ")} x`, /must be 12-19 digits/],
+      [arabicIndic("41111111111"), /must be 12-19 digits/],
+    ] as const) {
+      const error = fieldError(
+        wireTransaction({ paymentMethod: { type: "card", card: { number } } }),
+      );
+      assert.equal(error.field, "paymentMethod.card.number");
+      assert.match(error.message, message);
+      assert.ok(!/\p{Nd}{5}/u.test(error.message), "the message does not repeat the number");
+    }
   });
 
   test("PRIV-1 the BIN is kept only for numbers of 15 digits or more (PCI DSS: else last 4 only)", () => {
@@ -225,15 +307,15 @@ describe("card tokenization", () => {
       return tokenizeTransaction(parsed.value, KEY).paymentMethod.card;
     };
     assert.deepEqual(cardOf("4222222222222"), {
-      token: cardToken("4222222222222", KEY),
+      token: cardToken(MERCHANT, "4222222222222", KEY),
       last4: "2222",
     });
     assert.deepEqual(cardOf("30569309025904"), {
-      token: cardToken("30569309025904", KEY),
+      token: cardToken(MERCHANT, "30569309025904", KEY),
       last4: "5904",
     });
     assert.deepEqual(cardOf("378282246310005"), {
-      token: cardToken("378282246310005", KEY),
+      token: cardToken(MERCHANT, "378282246310005", KEY),
       bin: "378282",
       last4: "0005",
     });

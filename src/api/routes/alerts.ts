@@ -47,7 +47,7 @@ const noteSchema = z.strictObject({
 
 const HEARTBEAT_MS = 15_000;
 
-export function alertRoutes(app: FastifyInstance, deps: ApiDeps): void {
+export function alertRoutes(app: FastifyInstance, deps: ApiDeps, streamsPerKey = 5): void {
   // Event streams never end on their own; close them when the server stops, or it would wait
   // for them forever and SIGTERM could not finish.
   const open = new Set<FastifyReply>();
@@ -67,9 +67,29 @@ export function alertRoutes(app: FastifyInstance, deps: ApiDeps): void {
     return { alerts: page.items, nextCursor: page.nextCursor ?? null };
   });
 
+  /** Open event streams per API key id: each holds a socket and a subscription (SEC-6). */
+  const streamsOf = new Map<string, number>();
+
   /** Server-sent events: every new alert of the merchant, as it is committed (PRC-5). */
   app.get("/v1/alerts/stream", (request, reply) => {
     const merchantId = merchantOf(request);
+    const keyId = request.merchant!.id;
+    const streams = streamsOf.get(keyId) ?? 0;
+    if (streams >= streamsPerKey) {
+      throw new ApiError(
+        "TXW_ERR_RATE_LIMITED",
+        `at most ${streamsPerKey} alert streams may be open per API key; close one first`,
+      );
+    }
+    streamsOf.set(keyId, streams + 1);
+    let counted = true;
+    const release = () => {
+      if (!counted) return;
+      counted = false;
+      const left = (streamsOf.get(keyId) ?? 1) - 1;
+      if (left > 0) streamsOf.set(keyId, left);
+      else streamsOf.delete(keyId);
+    };
     openEventStream(reply);
     const send = (alert: Alert) =>
       reply.raw.write(`id: ${alert.id}\nevent: alert\ndata: ${JSON.stringify(alert)}\n\n`);
@@ -77,6 +97,7 @@ export function alertRoutes(app: FastifyInstance, deps: ApiDeps): void {
     const heartbeat = setInterval(() => reply.raw.write(": keep-alive\n\n"), HEARTBEAT_MS);
     open.add(reply);
     request.raw.on("close", () => {
+      release();
       clearInterval(heartbeat);
       unsubscribe();
       open.delete(reply);
@@ -123,7 +144,9 @@ function openEventStream(reply: FastifyReply): void {
   reply.hijack();
   reply.raw.writeHead(200, {
     "content-type": "text/event-stream; charset=utf-8",
-    "cache-control": "no-cache",
+    // Alerts carry transaction data: never kept by a cache (SEC-6).
+    "cache-control": "no-store",
+    "x-content-type-options": "nosniff",
     connection: "keep-alive",
     "x-accel-buffering": "no",
   });

@@ -18,6 +18,8 @@ async function check(call: () => Promise<void>): Promise<"ok" | "unavailable"> {
   }
 }
 
+const state = (check: "ok" | "unavailable"): "up" | "down" => (check === "ok" ? "up" : "down");
+
 /** Liveness, readiness and metrics (OPS-1); none needs a key. */
 export function healthRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get("/healthz", async () => ({ status: "ok" }));
@@ -29,8 +31,15 @@ export function healthRoutes(app: FastifyInstance, deps: ApiDeps): void {
       check(() => deps.ledger.ping()),
     ]);
     const checks = { stream, history, ledger };
+    // REL-2: each dependency by name and state, as the log lines and txwatch_dependency_up name
+    // them. The checks go through the same drivers, so a check feeds the trackers too.
+    const dependencies = {
+      ledger: state(ledger),
+      history: state(history),
+      stream: state(stream),
+    };
     const ready = Object.values(checks).every((c) => c === "ok");
-    if (ready) return { status: "ready", checks };
+    if (ready) return { status: "ready", checks, dependencies };
     const down = Object.entries(checks)
       .filter(([, c]) => c !== "ok")
       .map(([name]) => name);
@@ -38,6 +47,7 @@ export function healthRoutes(app: FastifyInstance, deps: ApiDeps): void {
       error: { code: "TXW_ERR_UNAVAILABLE", message: `not ready: ${down.join(", ")} unavailable` },
       status: "not_ready",
       checks,
+      dependencies,
     });
   });
 

@@ -1,7 +1,19 @@
-import { createApiKey } from "../../api/auth.ts";
 import { loadConfig } from "../../config.ts";
-import type { ChainVerification, Ledger } from "../../ledger/types.ts";
+import type { ApiKeyInfo, ChainVerification, Ledger } from "../../ledger/types.ts";
 import { type AdminRequest, askRunningMonitor } from "../../runtime/admin-socket.ts";
+import {
+  type CreatedKey,
+  createKey,
+  EXPIRES_IN,
+  GRACE,
+  type RevokedKey,
+  type RotatedKeys,
+  revokeKey,
+  rotateKeys,
+  validDuration,
+  validKeyId,
+  validMerchantId,
+} from "../../runtime/key-admin.ts";
 import { openLedger } from "../../runtime/open.ts";
 
 /** Opens the configured ledger for a one-off command and always closes it. */
@@ -38,14 +50,129 @@ export async function migrateCommand(): Promise<void> {
   );
 }
 
-export async function keysCreateCommand(merchant: string): Promise<void> {
-  if (!/^.{1,64}$/.test(merchant)) throw new Error("--merchant must be 1-64 characters");
-  const { key } = await viaMonitorOr({ command: "keys-create", merchant }, async (ledger) => {
+/** The CLI's key options, validated here before anything is stored or sent (SEC-8). */
+export interface KeysOptions {
+  merchant?: string;
+  id?: string;
+  expiresIn?: string;
+  grace?: string;
+  json?: boolean;
+}
+
+function optionalMs(value: string | undefined, field: string, bounds: typeof EXPIRES_IN) {
+  return value === undefined ? undefined : validDuration(value, field, bounds);
+}
+
+function write(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+export async function keysCreateCommand(options: KeysOptions): Promise<void> {
+  const merchant = validMerchantId(options.merchant, "--merchant");
+  const expiresInMs = optionalMs(options.expiresIn, "--expires-in", EXPIRES_IN);
+  const created = await viaMonitorOr<CreatedKey>(
+    {
+      command: "keys-create",
+      merchant,
+      ...(options.expiresIn !== undefined && { expiresIn: options.expiresIn }),
+    },
+    async (ledger) => {
+      await ledger.migrate();
+      return createKey(ledger, {
+        merchantId: merchant,
+        actor: "cli",
+        ...(expiresInMs !== undefined && { expiresInMs }),
+      });
+    },
+  );
+  write(`API key: ${created.key}`);
+  process.stderr.write(
+    `(merchant "${merchant}", key id ${created.id}, ${created.expiresAt === null ? "does not expire" : `expires ${created.expiresAt}`}; shown once: only its hash is stored)\n`,
+  );
+}
+
+/** id, created, expiry, revocation and state; never the key or its hash (not stored anyway). */
+export async function keysListCommand(options: KeysOptions): Promise<void> {
+  const merchant = validMerchantId(options.merchant, "--merchant");
+  const { keys } = await viaMonitorOr<{ keys: ApiKeyInfo[] }>(
+    { command: "keys-list", merchant },
+    async (ledger) => {
+      await ledger.migrate();
+      return { keys: await ledger.listApiKeys(merchant) };
+    },
+  );
+  if (options.json) return write(JSON.stringify(keys));
+  if (keys.length === 0) return write(`no API keys for merchant "${merchant}"`);
+  const now = Date.now();
+  const rows = [
+    ["ID", "CREATED", "EXPIRES", "REVOKED", "STATE"],
+    ...keys.map((k) => [
+      k.id,
+      k.createdAt,
+      k.expiresAt ?? "never",
+      k.revokedAt ?? "-",
+      k.active
+        ? k.revokedAt !== null
+          ? "active (rotated: revoked at the time shown)"
+          : "active"
+        : k.revokedAt !== null && Date.parse(k.revokedAt) <= now
+          ? "revoked"
+          : "expired",
+    ]),
+  ];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  for (const row of rows)
+    write(
+      row
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join("  ")
+        .trimEnd(),
+    );
+}
+
+export async function keysRevokeCommand(options: KeysOptions): Promise<void> {
+  const id = validKeyId(options.id, "--id");
+  const result = await viaMonitorOr<RevokedKey>({ command: "keys-revoke", id }, async (ledger) => {
     await ledger.migrate();
-    return { key: await createApiKey(ledger, merchant) };
+    return revokeKey(ledger, id, "cli", "--id");
   });
-  process.stdout.write(`API key: ${key}\n`);
-  process.stderr.write(`(merchant "${merchant}"; shown once: only its hash is stored)\n`);
+  if (options.json) return write(JSON.stringify(result));
+  write(
+    result.revoked
+      ? `revoked key ${id} of merchant "${result.key.merchantId}" (refused by running monitors within seconds)`
+      : `key ${id} of merchant "${result.key.merchantId}" was already revoked at ${result.key.revokedAt}`,
+  );
+}
+
+export async function keysRotateCommand(options: KeysOptions): Promise<void> {
+  const merchant = validMerchantId(options.merchant, "--merchant");
+  const expiresInMs = optionalMs(options.expiresIn, "--expires-in", EXPIRES_IN);
+  const graceMs = optionalMs(options.grace, "--grace", GRACE);
+  const rotated = await viaMonitorOr<RotatedKeys>(
+    {
+      command: "keys-rotate",
+      merchant,
+      ...(options.expiresIn !== undefined && { expiresIn: options.expiresIn }),
+      ...(options.grace !== undefined && { grace: options.grace }),
+    },
+    async (ledger) => {
+      await ledger.migrate();
+      return rotateKeys(ledger, {
+        merchantId: merchant,
+        actor: "cli",
+        ...(expiresInMs !== undefined && { expiresInMs }),
+        ...(graceMs !== undefined && { graceMs }),
+      });
+    },
+  );
+  write(`API key: ${rotated.key}`);
+  const replaced =
+    rotated.rotated.length === 0
+      ? "no earlier key to replace"
+      : rotated.rotated.map((k) => `key ${k.id} works until ${k.revokedAt}`).join("; ");
+  process.stderr.write(
+    `(merchant "${merchant}", new key id ${rotated.id}, ${rotated.expiresAt === null ? "does not expire" : `expires ${rotated.expiresAt}`}; ${replaced}; shown once: only its hash is stored)\n`,
+  );
 }
 
 /** Exit code 0 when the chain verifies, 1 when a row was altered (PRC-4). */
