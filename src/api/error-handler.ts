@@ -34,9 +34,16 @@ function toApiError(error: FastifyError): ApiError {
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const apiError = toApiError(error);
-    if (apiError.status >= 500) {
-      const cause = error instanceof DependencyError ? error.cause : error;
-      request.log.error({ err: cause, code: apiError.code }, "request failed");
+    if (error instanceof DependencyError) {
+      // The outage itself is logged once by its dependency's tracker (REL-2), and each refused
+      // request by the request log with its 503: one error line per request would flood the log
+      // for as long as the outage lasts.
+      request.log.debug(
+        { err: error.cause, dependency: error.dependency },
+        "request refused: a dependency is unavailable",
+      );
+    } else if (apiError.status >= 500) {
+      request.log.error({ err: error, code: apiError.code }, "request failed");
     }
     if (apiError.status === 401) void reply.header("www-authenticate", WWW_AUTHENTICATE);
     void reply.headers(SECURITY_HEADERS).status(apiError.status).send(apiError.toBody());

@@ -135,6 +135,14 @@ function assertNoRawErrors(output: string): void {
     .filter((l) => !/^(txwatch listening on|ledger: |API key: |\(merchant "demo")/.test(l));
   assert.deepEqual(raw, [], "only JSON log lines and the start banner");
   assert.doesNotMatch(output, /Unhandled|\[ioredis\]/);
+  // A request refused with 503 while a store is down is in the request log with its status;
+  // the outage is the tracker's one line, not an error line (with a stack) per request.
+  const perRequestErrors = output
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as { level?: number; msg?: string })
+    .filter((l) => (l.level ?? 0) >= 50 && l.msg === "request failed");
+  assert.deepEqual(perRequestErrors, [], "no error line per refused request");
 }
 
 describe("dependency outages under load (private PostgreSQL and Redis)", {
