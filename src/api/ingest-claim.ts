@@ -18,19 +18,31 @@ export interface IngestClaim {
    * claim another request made after this one's expired.
    */
   nonce?: string;
+  /**
+   * On "accepting" claims: the HistoryStore.ownerId of the process that made it (REL-4). Once
+   * that process's liveness is gone (it died), another process's claim call takes the claim
+   * over instead of answering 409 until it expires.
+   */
+  owner?: string;
 }
 
 /**
- * Short, so that the ids of an API process that died mid-put can be sent again soon; long
- * enough for any stream put (a put outliving it only weakens the duplicate answer: the ledger
- * still stores the transaction once).
+ * The backstop: the ids of an API process that died mid-put are taken over within seconds
+ * once its liveness is gone (REL-4, HistoryStore.claimIds); claims without an owner, and a
+ * store that lost the liveness marks, wait for this. Long enough for any stream put (a put
+ * outliving it only weakens the duplicate answer: the ledger still stores the transaction once).
  */
 export const ACCEPTING_TTL_SECONDS = 5 * 60;
 /** Accepted marks need only outlive the stream-to-ledger delay; the ledger is the truth. */
 export const ACCEPTED_TTL_SECONDS = 24 * 60 * 60;
 
-export function encodeClaim(claim: Required<Omit<IngestClaim, "nonce">> & IngestClaim): string {
-  return [claim.state, claim.receivedAt, ...(claim.nonce ? [claim.nonce] : [])].join(" ");
+export function encodeClaim(
+  claim: Required<Pick<IngestClaim, "state" | "receivedAt">> & IngestClaim,
+): string {
+  const words = [claim.state, claim.receivedAt];
+  if (claim.nonce) words.push(claim.nonce, ...(claim.owner ? [claim.owner] : []));
+  // The stores read the owner as the fourth word of an "accepting" claim (HistoryStore.claimIds).
+  return words.join(" ");
 }
 
 /** A fresh request's nonce: 96 random bits, no spaces (the value is space-separated). */
@@ -39,8 +51,12 @@ export function claimNonce(): string {
 }
 
 export function decodeClaim(value: string): IngestClaim {
-  const [state, receivedAt, nonce] = value.split(" ");
-  const rest = { ...(receivedAt && { receivedAt }), ...(nonce && { nonce }) };
+  const [state, receivedAt, nonce, owner] = value.split(" ");
+  const rest = {
+    ...(receivedAt && { receivedAt }),
+    ...(nonce && { nonce }),
+    ...(owner && { owner }),
+  };
   if (state === "accepting") return { state, ...rest };
   // "1", the seen mark of earlier versions, also means accepted.
   return { state: "accepted", ...rest };

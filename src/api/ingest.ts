@@ -52,8 +52,14 @@ export async function ingest(
   });
 
   const receivedAt = new Date((deps.now ?? Date.now)()).toISOString();
-  // This request's claim value: the nonce makes it its own, so it releases only its claims.
-  const claimValue = encodeClaim({ state: "accepting", receivedAt, nonce: claimNonce() });
+  // This request's claim value: the nonce makes it its own, so it releases only its claims; the
+  // owner (this process) lets another process take the claims over if this one dies (REL-4).
+  const claimValue = encodeClaim({
+    state: "accepting",
+    receivedAt,
+    nonce: claimNonce(),
+    owner: deps.history.ownerId,
+  });
   const claimed = await claim(deps, merchantId, slots, claimValue);
   if (claimed.length > 0) await putOnStream(deps, merchantId, claimed, receivedAt, claimValue);
   return slots.map((s) => s.result);
@@ -213,10 +219,14 @@ async function putOnStream(
   // Only if processing stalls does the claim run out (ACCEPTING_TTL_SECONDS) and a retry is
   // accepted again: harmless, every step downstream is idempotent by transaction id. GET answers
   // 404 meanwhile, as for any "accepting" claim, until the ledger holds the transaction.
-  // Unconditional (not compare-and-set): the stream holds these transactions whoever's claim
-  // is there now.
+  // Compare-and-set (REL-4): marked where this request's claim is still there, or none is (the
+  // stream holds these transactions whatever happened to it); not where another request took
+  // the claim over, this process having been taken for dead (stalled past its liveness): that
+  // request has put the transaction too and marks it itself, or releases its claim when its
+  // put fails, and then a retry is answered "duplicate" by the ledger or put once more, which
+  // every step downstream takes idempotently.
   await deps.history
-    .setClaims(merchantId, accepted, value, ACCEPTED_TTL_SECONDS)
+    .setClaims(merchantId, accepted, value, ACCEPTED_TTL_SECONDS, claimValue)
     .catch((err: unknown) => deps.log.warn({ err }, "could not mark ingested ids accepted"));
 }
 

@@ -17,13 +17,15 @@ import {
   validateBatch,
   validateSeenTtl,
 } from "./keys.ts";
-import type {
-  EntityKind,
-  HistoryEntry,
-  HistoryItem,
-  HistoryResult,
-  HistoryStore,
-  PriorSummary,
+import {
+  claimOwnerOf,
+  type EntityKind,
+  type HistoryEntry,
+  type HistoryItem,
+  type HistoryResult,
+  type HistoryStore,
+  newOwnerId,
+  type PriorSummary,
 } from "./types.ts";
 
 /** Keys are the Redis store's keys under this prefix, so both stores name entities alike. */
@@ -54,6 +56,11 @@ interface EntityHistory {
  * to the latest `now`, where Redis would have trimmed only the keys a call touched.
  */
 export class MemoryHistoryStore implements HistoryStore {
+  /**
+   * Random per store, so per start: the store lives and dies with its process, so the only
+   * live owner is this one, and a claim naming another is a dead predecessor's (REL-4).
+   */
+  readonly ownerId = newOwnerId();
   private readonly histories = new Map<string, EntityHistory>();
   /** Record key -> the member first stored for the id, and when that expires (`now` time). */
   private readonly recorded = new Map<string, { member: string; expiresAt: number }>();
@@ -134,19 +141,32 @@ export class MemoryHistoryStore implements HistoryStore {
     const out = new Map<string, string | null>();
     for (const id of ids) {
       const key = seenKey(PREFIX, merchantId, id);
-      const held = this.liveClaim(key, at);
+      let held = this.liveClaim(key, at);
+      // A claim of a dead owner is taken over, as the Redis script does.
+      if (held !== null && !this.ownerLives(claimOwnerOf(held))) held = null;
       if (held === null) this.seen.set(key, { value, expiresAt: at + ttl * 1000 });
       if (!out.has(id)) out.set(id, held);
     }
     return out;
   }
 
-  async setClaims(merchantId: string, ids: string[], value: string, ttlSeconds: number) {
+  async setClaims(
+    merchantId: string,
+    ids: string[],
+    value: string,
+    ttlSeconds: number,
+    ifHeld?: string,
+  ) {
     this.assertOpen();
     const ttl = validateSeenTtl(ttlSeconds);
     const at = this.clock();
     for (const id of ids) {
-      this.seen.set(seenKey(PREFIX, merchantId, id), { value, expiresAt: at + ttl * 1000 });
+      const key = seenKey(PREFIX, merchantId, id);
+      if (ifHeld !== undefined) {
+        const held = this.liveClaim(key, at);
+        if (held !== null && held !== ifHeld) continue;
+      }
+      this.seen.set(key, { value, expiresAt: at + ttl * 1000 });
     }
   }
 
@@ -162,6 +182,11 @@ export class MemoryHistoryStore implements HistoryStore {
   async claimOf(merchantId: string, id: string): Promise<string | null> {
     this.assertOpen();
     return this.liveClaim(seenKey(PREFIX, merchantId, id), this.clock());
+  }
+
+  /** A claim without an owner is held until it expires; one with an owner while it lives. */
+  private ownerLives(owner: string | undefined): boolean {
+    return owner === undefined || owner === this.ownerId;
   }
 
   private liveClaim(key: string, at: number): string | null {

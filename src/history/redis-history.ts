@@ -7,7 +7,15 @@ import {
   type ScriptCall,
   scriptCallOf,
 } from "./record-script.ts";
-import type { HistoryEntry, HistoryItem, HistoryResult, HistoryStore } from "./types.ts";
+import {
+  type HistoryEntry,
+  type HistoryItem,
+  type HistoryResult,
+  type HistoryStore,
+  newOwnerId,
+  OWNER_LIVENESS_MS,
+  OWNER_REFRESH_MS,
+} from "./types.ts";
 
 /** ioredis sends EVALSHA, or EVAL the first time on a connection, and retries on NOSCRIPT. */
 const COMMAND = "txwHistoryRecord";
@@ -27,18 +35,58 @@ return 0`;
  * Claims each key that is absent, atomically per key (SET NX GET, Redis >= 7.0), and answers
  * what each key held before: one command for a request's ids instead of one per id, which
  * costs Redis and the client less per id. A key given twice is claimed by its first SET.
+ *
+ * REL-4: first refreshes the caller's liveness mark (ARGV[3] .. ARGV[4], ttl ARGV[5] ms), so a
+ * claim made here is never taken over while its maker lives. A key holding another owner's
+ * "accepting" claim (`accepting <receivedAt> <nonce> <owner>`, as claimOwnerOf reads it) whose
+ * liveness mark is gone is taken over: that owner died mid-put (kill -9), and nothing else
+ * would free it before its ttl. Check and takeover are one script, so atomic. The owner marks
+ * are not in KEYS: the layout is for one Redis (cluster mode disabled), see keys.ts.
  */
 const CLAIM_SCRIPT = `
+local owners, me = ARGV[3], ARGV[4]
+redis.call("SET", owners .. me, "1", "PX", ARGV[5])
+local alive = {}
 local out = {}
 for i = 1, #KEYS do
-  out[i] = redis.call("SET", KEYS[i], ARGV[1], "NX", "GET", "EX", ARGV[2])
+  local held = redis.call("SET", KEYS[i], ARGV[1], "NX", "GET", "EX", ARGV[2])
+  if held then
+    local owner = string.match(held, "^accepting [^ ]+ [^ ]+ ([^ ]+)$")
+    if owner and owner ~= me then
+      if alive[owner] == nil then alive[owner] = redis.call("EXISTS", owners .. owner) == 1 end
+      if not alive[owner] then
+        redis.call("SET", KEYS[i], ARGV[1], "EX", ARGV[2])
+        held = false
+      end
+    end
+  end
+  out[i] = held
 end
 return out`;
 
-/** Sets every key to the value with the ttl, whatever it held: one command for all ids. */
+/**
+ * Sets every key to the value with the ttl, whatever it held, or, with ARGV[3] (compare-and-set),
+ * only where the key holds ARGV[3] or nothing: one command for all ids.
+ */
 const SET_CLAIMS_SCRIPT = `
-for i = 1, #KEYS do redis.call("SET", KEYS[i], ARGV[1], "EX", ARGV[2]) end
-return #KEYS`;
+local n = 0
+for i = 1, #KEYS do
+  local set = ARGV[3] == nil
+  if not set then
+    local held = redis.call("GET", KEYS[i])
+    set = held == false or held == ARGV[3]
+  end
+  if set then
+    redis.call("SET", KEYS[i], ARGV[1], "EX", ARGV[2])
+    n = n + 1
+  end
+end
+return n`;
+
+export interface RedisHistoryOptions {
+  /** This process's owner id for ingest claims (REL-4). @default random (newOwnerId) */
+  ownerId?: string;
+}
 
 type ScriptMethod = (numKeys: number, ...keysAndArgs: string[]) => unknown;
 
@@ -59,12 +107,18 @@ function failure(what: string, err: Error): Error {
  * hash-tag free, for a replication group with cluster mode disabled).
  */
 export class RedisHistoryStore implements HistoryStore {
+  readonly ownerId: string;
+  /** Refreshes the liveness mark, from the first claim on; cleared by close(). */
+  private liveness: NodeJS.Timeout | undefined;
+
   constructor(
     private readonly redis: Redis,
     private readonly prefix = "txw",
     /** Entries from which a key keeps running aggregates; tests lower it to exercise them. */
     private readonly aggregateFrom = AGGREGATE_FROM,
+    options: RedisHistoryOptions = {},
   ) {
+    this.ownerId = options.ownerId ?? newOwnerId();
     // A client nobody listens to crashes the process on its first connection error (an
     // unhandled "error" event) or, in ioredis, prints raw stacks while it reconnects. The
     // runtime's client reports them (watchRedis); any other gets this: commands that fail while
@@ -121,8 +175,18 @@ export class RedisHistoryStore implements HistoryStore {
   ): Promise<Map<string, string | null>> {
     const ttl = validateSeenTtl(ttlSeconds);
     if (ids.length === 0) return new Map();
+    this.keepAlive();
     const keys = ids.map((id) => seenKey(this.prefix, merchantId, id));
-    const replies = await this.script(CLAIM_COMMAND, "claiming ids", keys, value, String(ttl));
+    const replies = await this.script(
+      CLAIM_COMMAND,
+      "claiming ids",
+      keys,
+      value,
+      String(ttl),
+      this.ownersPrefix(),
+      this.ownerId,
+      String(OWNER_LIVENESS_MS),
+    );
     if (!Array.isArray(replies) || replies.length !== ids.length) {
       throw new Error("history store: claiming ids: the script answered no list of claims");
     }
@@ -134,11 +198,38 @@ export class RedisHistoryStore implements HistoryStore {
     return out;
   }
 
-  async setClaims(merchantId: string, ids: string[], value: string, ttlSeconds: number) {
+  async setClaims(
+    merchantId: string,
+    ids: string[],
+    value: string,
+    ttlSeconds: number,
+    ifHeld?: string,
+  ) {
     const ttl = validateSeenTtl(ttlSeconds);
     if (ids.length === 0) return;
     const keys = ids.map((id) => seenKey(this.prefix, merchantId, id));
-    await this.script(SET_CLAIMS_COMMAND, "setting claims", keys, value, String(ttl));
+    const args = [value, String(ttl), ...(ifHeld !== undefined ? [ifHeld] : [])];
+    await this.script(SET_CLAIMS_COMMAND, "setting claims", keys, ...args);
+  }
+
+  /** Where owners' liveness marks live: `<prefix>:owner:<ownerId>`. */
+  private ownersPrefix(): string {
+    return `${this.prefix}:owner:`;
+  }
+
+  /**
+   * Starts refreshing this owner's liveness mark every OWNER_REFRESH_MS (the claim script sets
+   * it too). A failed refresh is let be: Redis is down, so nobody can take a claim over either;
+   * after OWNER_LIVENESS_MS without one (the process stalled or lost Redis), its claims may be
+   * taken over, and its late marks then leave them alone (setClaims with ifHeld).
+   */
+  private keepAlive(): void {
+    if (this.liveness !== undefined) return;
+    const key = this.ownersPrefix() + this.ownerId;
+    this.liveness = setInterval(() => {
+      this.redis.set(key, "1", "PX", OWNER_LIVENESS_MS).catch(() => {});
+    }, OWNER_REFRESH_MS);
+    this.liveness.unref();
   }
 
   async releaseClaims(merchantId: string, ids: string[], value: string): Promise<void> {
@@ -178,6 +269,15 @@ export class RedisHistoryStore implements HistoryStore {
   }
 
   async close(): Promise<void> {
+    if (this.liveness !== undefined) {
+      clearInterval(this.liveness);
+      this.liveness = undefined;
+      // Stopped in order: what this process still claims, nobody will put; a successor takes it
+      // over at once instead of after OWNER_LIVENESS_MS.
+      if (this.redis.status === "ready") {
+        await this.redis.del(this.ownersPrefix() + this.ownerId).catch(() => {});
+      }
+    }
     if (this.redis.status === "end") return;
     await this.redis.quit();
   }

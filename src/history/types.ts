@@ -1,3 +1,5 @@
+import { randomBytes } from "node:crypto";
+
 /** The entities whose 24-hour history is kept (PRC-2). */
 export const ENTITY_KINDS = ["customer", "card", "device", "ip"] as const;
 export type EntityKind = (typeof ENTITY_KINDS)[number];
@@ -73,6 +75,26 @@ export interface HistoryEntry {
   cardToken?: string;
 }
 
+/** How long an owner's liveness mark lives unrefreshed: its claims are taken over after it. */
+export const OWNER_LIVENESS_MS = 3000;
+/** How often a live owner refreshes its mark: OWNER_LIVENESS_MS lets two refreshes fail. */
+export const OWNER_REFRESH_MS = 1000;
+
+/** A fresh HistoryStore.ownerId: 72 random bits, URL-safe, no spaces. */
+export function newOwnerId(): string {
+  return randomBytes(9).toString("base64url");
+}
+
+/**
+ * The owner named by an ingest claim's value (`accepting <receivedAt> <nonce> <owner>`), or
+ * undefined for any other value: such claims are never taken over. The Lua claim script reads
+ * it alike.
+ */
+export function claimOwnerOf(value: string): string | undefined {
+  const words = value.split(" ");
+  return words.length === 4 && words[0] === "accepting" && words[3] !== "" ? words[3] : undefined;
+}
+
 /**
  * The 24-hour history port. Implementations: Redis (one Lua script call per transaction,
  * pipelined per batch) and in-memory (same semantics, for the embedded run and replays).
@@ -87,10 +109,24 @@ export interface HistoryStore {
   /** The customer's entries of the last 24 hours before `now`, oldest first. */
   customerHistory(merchantId: string, customerId: string, now: number): Promise<HistoryEntry[]>;
   /**
+   * This process's owner id for ingest claims (REL-4): random per start, no spaces. The store
+   * keeps it alive (a short-lived liveness mark in the store, refreshed every second, dropped
+   * by close()) from the first claimIds call on; a process that dies (kill -9) stops refreshing
+   * it, and its claims can be taken over within seconds (OWNER_LIVENESS_MS).
+   */
+  readonly ownerId: string;
+  /**
    * Ingest claims (ING-1): claims each id for the merchant unless a claim exists, atomically per
    * id (SET NX EX, all ids in one round trip). Maps each id to null when this call claimed it,
    * or to the value of the claim already there: of concurrent calls for one id, exactly one
    * claims it.
+   *
+   * Takeover (REL-4): a claim whose value is `accepting <receivedAt> <nonce> <owner>` (four
+   * words) is held only while its owner is alive. If `owner` is not this store's ownerId and
+   * that owner's liveness mark is gone, this call takes the claim over (atomically with the
+   * check) and maps the id to null. Claims of any other shape are held until they expire. The
+   * call also refreshes this store's own liveness mark, so a claim it makes is never taken over
+   * while its maker lives.
    */
   claimIds(
     merchantId: string,
@@ -98,8 +134,19 @@ export interface HistoryStore {
     value: string,
     ttlSeconds: number,
   ): Promise<Map<string, string | null>>;
-  /** Sets the value and ttl of the ids' claims, claimed or not (SET EX). */
-  setClaims(merchantId: string, ids: string[], value: string, ttlSeconds: number): Promise<void>;
+  /**
+   * Sets the value and ttl of the ids' claims (SET EX): of all of them, claimed or not, or, with
+   * `ifHeld`, only of those whose claim still holds `ifHeld` or has none (compare-and-set, atomic
+   * per id), so that a request whose claim was taken over (REL-4) cannot overwrite the claim of
+   * the request that took it.
+   */
+  setClaims(
+    merchantId: string,
+    ids: string[],
+    value: string,
+    ttlSeconds: number,
+    ifHeld?: string,
+  ): Promise<void>;
   /**
    * Drops each id's claim whose value is still `value` (compare-and-delete, atomic per id), so
    * that the id can be claimed again. A claim with another value is left alone: it was made by

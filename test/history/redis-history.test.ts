@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { Redis } from "ioredis";
-import { RedisHistoryStore } from "../../src/history/index.ts";
+import { OWNER_LIVENESS_MS, RedisHistoryStore } from "../../src/history/index.ts";
 import { connectTestRedis, deleteKeys, REDIS_URL, uniqueName } from "../support/services.ts";
 import { historyItem as at, DAY, SECOND, T0, window, withCard } from "./history-fixtures.ts";
 import { historyStoreSuite } from "./history-store.suite.ts";
@@ -110,12 +110,18 @@ describe("redis history store", () => {
       const entities = ["card:tok", "customer:c%201", "device:d%7B1%7D", "ip:2001%3Adb8%3A%3A1"];
       assert.deepEqual(keys, [
         ...["h", "ha", "hs"].flatMap((kind) => entities.map((e) => `${prefix}:${kind}:m%3A1:${e}`)),
+        // The claiming process's liveness mark (REL-4), a few seconds long.
+        `${prefix}:owner:${store.ownerId}`,
         `${prefix}:r:m%3A1:${encodeURIComponent(item.transactionId)}`,
         `${prefix}:seen:m%3A1:tx%3A9`,
       ]);
       for (const key of keys) {
         const ttl = await redis.ttl(key);
-        const limit = key.includes(":seen:") ? 600 : DAY / 1000;
+        const limit = key.includes(":seen:")
+          ? 600
+          : key.includes(":owner:")
+            ? OWNER_LIVENESS_MS / 1000
+            : DAY / 1000;
         assert.ok(ttl > 0 && ttl <= limit, `${key} has TTL ${ttl}, want 1..${limit}`);
       }
     } finally {
