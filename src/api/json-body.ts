@@ -15,6 +15,20 @@ const CLOSE_ARRAY = 93;
 
 const SMALL = 24;
 
+/**
+ * Where the string opened by the quote at `open` ends: the next quote not escaped by an odd run
+ * of backslashes (in text JSON.parse accepted, there is one).
+ */
+function closingQuote(text: string, open: number): number {
+  let end = text.indexOf('"', open + 1);
+  for (;;) {
+    let slashes = 0;
+    while (text.charCodeAt(end - 1 - slashes) === BACKSLASH) slashes++;
+    if (slashes % 2 === 0) return end;
+    end = text.indexOf('"', end + 1);
+  }
+}
+
 interface Frame {
   /**
    * Keys seen in this object: an array is faster than a Set for the few keys objects have; past
@@ -40,14 +54,7 @@ export function findDuplicateKey(text: string): string | undefined {
   while (i < length) {
     const c = text.charCodeAt(i);
     if (c === QUOTE) {
-      // The closing quote is the next one not escaped by an odd run of backslashes.
-      let end = text.indexOf('"', i + 1);
-      for (;;) {
-        let slashes = 0;
-        while (text.charCodeAt(end - 1 - slashes) === BACKSLASH) slashes++;
-        if (slashes % 2 === 0) break;
-        end = text.indexOf('"', end + 1);
-      }
+      const end = closingQuote(text, i);
       let next = end + 1;
       while (next < length && text.charCodeAt(next) <= 32) next++;
       const frame = stack[stack.length - 1];
@@ -101,13 +108,7 @@ function keysWritten(text: string): number {
   let count = 0;
   let i = text.indexOf('"');
   while (i !== -1) {
-    let end = text.indexOf('"', i + 1);
-    for (;;) {
-      let slashes = 0;
-      while (text.charCodeAt(end - 1 - slashes) === BACKSLASH) slashes++;
-      if (slashes % 2 === 0) break;
-      end = text.indexOf('"', end + 1);
-    }
+    const end = closingQuote(text, i);
     let next = end + 1;
     let c = text.charCodeAt(next);
     while (c === 32 || c === 10 || c === 13 || c === 9) c = text.charCodeAt(++next);

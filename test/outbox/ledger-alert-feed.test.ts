@@ -107,6 +107,23 @@ async function raise(
 }
 
 /** AWS-4 / PRC-5: each API task relays the ledger's alerts to its own live streams. */
+/** The ledger through a proxy the test can cut, as a task sees it across a network outage. */
+async function proxiedLedger(
+  url: string,
+  schema: string,
+  cleanups: (() => Promise<unknown>)[],
+): Promise<{ proxy: PgProxy; proxied: SqlLedger }> {
+  const target = new URL(url);
+  const proxy = new PgProxy({ host: target.hostname, port: Number(target.port || 5432) });
+  const through = new URL(url);
+  through.hostname = "127.0.0.1";
+  through.port = String(await proxy.listen());
+  cleanups.push(() => proxy.close());
+  const proxied = await openPostgresLedger({ connectionString: through.toString(), schema });
+  cleanups.push(() => proxied.close());
+  return { proxy, proxied };
+}
+
 describe("ledger alert feed (real PostgreSQL)", () => {
   const schema = uniqueName("txw_test");
   const url = DATABASE_URL;
@@ -210,14 +227,7 @@ describe("ledger alert feed (real PostgreSQL)", () => {
   });
 
   test("AWS-4 a ledger outage is logged once and never thrown; what was committed meanwhile is delivered once it is back", async () => {
-    const target = new URL(url);
-    const proxy = new PgProxy({ host: target.hostname, port: Number(target.port || 5432) });
-    const through = new URL(url);
-    through.hostname = "127.0.0.1";
-    through.port = String(await proxy.listen());
-    cleanups.push(() => proxy.close());
-    const proxied = await openPostgresLedger({ connectionString: through.toString(), schema });
-    cleanups.push(() => proxied.close());
+    const { proxy, proxied } = await proxiedLedger(url, schema, cleanups);
     const hub = new AlertHub();
     const heard = listen(hub, ["japancart"]);
     const { log, lines } = logSink();
@@ -381,14 +391,7 @@ describe("ledger alert feed: start-up outage and commit order (real PostgreSQL)"
     const earlier = await raise(processor, [{ merchantId: "japancart", customerId: "g-old" }]);
     await pause(700); // earlier than the start by more than the margin below
 
-    const target = new URL(url);
-    const proxy = new PgProxy({ host: target.hostname, port: Number(target.port || 5432) });
-    const through = new URL(url);
-    through.hostname = "127.0.0.1";
-    through.port = String(await proxy.listen());
-    cleanups.push(() => proxy.close());
-    const proxied = await openPostgresLedger({ connectionString: through.toString(), schema });
-    cleanups.push(() => proxied.close());
+    const { proxy, proxied } = await proxiedLedger(url, schema, cleanups);
 
     // A commit already under way when the feed starts: its alert's created_at (the start of its
     // transaction) is before the feed's start, but it commits after it.
@@ -434,14 +437,7 @@ describe("ledger alert feed: start-up outage and commit order (real PostgreSQL)"
   test("AWS-4 a feed started while the ledger is down, with nothing committed since, takes the tail as its cursor once it is back and misses nothing after", async () => {
     const before = await raise(processor, [{ merchantId: "japancart", customerId: "e-old" }]);
     await pause(50);
-    const target = new URL(url);
-    const proxy = new PgProxy({ host: target.hostname, port: Number(target.port || 5432) });
-    const through = new URL(url);
-    through.hostname = "127.0.0.1";
-    through.port = String(await proxy.listen());
-    cleanups.push(() => proxy.close());
-    const proxied = await openPostgresLedger({ connectionString: through.toString(), schema });
-    cleanups.push(() => proxied.close());
+    const { proxy, proxied } = await proxiedLedger(url, schema, cleanups);
     proxy.cut();
     const hub = new AlertHub();
     const heard = listen(hub, ["japancart"]);

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { Socket } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import pg from "pg";
 import { openPostgresLedger } from "../../src/ledger/open.ts";
@@ -50,33 +50,6 @@ function killRedis(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     child.once("exit", () => resolve());
     if (child.pid !== undefined) process.kill(child.pid, "SIGKILL");
-  });
-}
-
-/** pg_ctl as the cluster's owner (the postgres OS user), on the private cluster's data dir. */
-function pgCtl(args: string[]): Promise<void> {
-  const line = readFileSync("/etc/passwd", "utf8")
-    .split("\n")
-    .find((l) => l.startsWith("postgres:"));
-  const [, , uid, gid] = line!.split(":");
-  const version = readdirSync("/usr/lib/postgresql")
-    .filter((v) => /^\d+$/.test(v))
-    .sort((a, b) => Number(b) - Number(a))[0]!;
-  return new Promise((resolve, reject) => {
-    const child = spawn(join("/usr/lib/postgresql", version, "bin", "pg_ctl"), args, {
-      uid: Number(uid),
-      gid: Number(gid),
-      cwd: "/tmp",
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", LANG: "C.UTF-8" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.on("data", (d: Buffer) => (output += d));
-    child.stderr.on("data", (d: Buffer) => (output += d));
-    child.once("error", reject);
-    child.once("exit", (code) =>
-      code === 0 ? resolve() : reject(new Error(`pg_ctl ${args[0]} exited ${code}: ${output}`)),
-    );
   });
 }
 
@@ -149,7 +122,6 @@ describe("dependency outages under load (private PostgreSQL and Redis)", {
   timeout: 90_000,
 }, () => {
   let postgres: PrivatePostgres;
-  let dataDir: string;
   let redisPort: number;
   let redis: ChildProcess;
   let dir: string;
@@ -168,8 +140,6 @@ describe("dependency outages under load (private PostgreSQL and Redis)", {
     // command line): an immediate stop would lose decisions the monitor was told were stored. A
     // role's setting outranks the command line, so the monitor's connections commit for real.
     await client.query("ALTER ROLE postgres SET synchronous_commit = on");
-    dataDir = (await client.query<{ data_directory: string }>("SHOW data_directory")).rows[0]!
-      .data_directory;
     await client.end();
     redisPort = await freePort();
     redis = await startRedis(redisPort);
@@ -216,10 +186,7 @@ describe("dependency outages under load (private PostgreSQL and Redis)", {
     if (monitor !== undefined && monitor.child.exitCode === null) await monitor.stop();
     if (redis !== undefined) await killRedis(redis);
     if (postgres !== undefined) {
-      await postgres.stop().catch(async () => {
-        // Left stopped by a failed test: pg_ctl stop refuses, the directory is still ours.
-        rmSync(dirname(dataDir), { recursive: true, force: true });
-      });
+      await postgres.stop();
     }
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
@@ -287,16 +254,6 @@ describe("dependency outages under load (private PostgreSQL and Redis)", {
   }
 
   test("REL-2 PostgreSQL stopped under load: the monitor lives, /readyz names the ledger, one down and one up line", async () => {
-    const options = [
-      `-p ${postgres.port}`,
-      `-k ${dirname(dataDir)}`,
-      "-c listen_addresses=127.0.0.1",
-      "-c fsync=off",
-      "-c synchronous_commit=off",
-      "-c full_page_writes=off",
-      "-c shared_buffers=16MB",
-      "-c max_connections=30",
-    ].join(" ");
     // Beside the monitor, a ledger of this process holds a client checked out of its pool, in a
     // transaction, when the server goes: its "error" event must fail that transaction (reported
     // to the observer, the client discarded), not escape as an uncaught exception.
@@ -317,24 +274,12 @@ describe("dependency outages under load (private PostgreSQL and Redis)", {
     await outage(
       "ledger",
       async () => {
-        await pgCtl(["stop", "-D", dataDir, "-m", "immediate", "-w"]);
+        await postgres.halt();
         await waitFor("the held client's error", async () => failures[0], 5000);
         resume!();
         await assert.rejects(held, "the held transaction fails like any other");
       },
-      () =>
-        pgCtl([
-          "start",
-          "-D",
-          dataDir,
-          "-l",
-          join(dirname(dataDir), "log-restart"),
-          "-w",
-          "-t",
-          "30",
-          "-o",
-          options,
-        ]),
+      () => postgres.resume(),
     );
     await ledger.ping(); // the pool reconnects; the broken client was not pooled again
     await ledger.close();

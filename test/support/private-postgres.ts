@@ -18,6 +18,11 @@ export interface PrivatePostgres {
   superuser: { user: string; password: string };
   /** A postgres:// URL as the superuser, to database `postgres`. */
   url: string;
+  /** Stops the server as a crash would (`-m immediate`), keeping the cluster to start again. */
+  halt(): Promise<void>;
+  /** Starts the halted server again, on the same port and settings. */
+  resume(): Promise<void>;
+  /** Stops the server and removes the cluster. */
   stop(): Promise<void>;
 }
 
@@ -82,11 +87,38 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   chownSync(pwfile, owner.uid, owner.gid);
   const port = await freePort();
   let started = false;
+  const serverOptions = [
+    `-p ${port}`,
+    `-k ${dir}`,
+    "-c listen_addresses=127.0.0.1",
+    "-c fsync=off",
+    "-c synchronous_commit=off",
+    "-c full_page_writes=off",
+    "-c shared_buffers=16MB",
+    "-c max_connections=30",
+  ].join(" ");
+  const pgCtl = (args: string[]) => run(join(bin, "pg_ctl"), args, owner, dir);
+  const start = async () => {
+    await pgCtl([
+      "start",
+      "-D",
+      data,
+      "-l",
+      join(dir, "log"),
+      "-w",
+      "-t",
+      "60",
+      "-o",
+      serverOptions,
+    ]);
+    started = true;
+  };
+  const halt = async () => {
+    if (started) await pgCtl(["stop", "-D", data, "-m", "immediate", "-w"]);
+    started = false;
+  };
   const stop = async () => {
-    if (started) {
-      await run(join(bin, "pg_ctl"), ["stop", "-D", data, "-m", "immediate", "-w"], owner, dir);
-      started = false;
-    }
+    await halt();
     rmSync(dir, { recursive: true, force: true });
   };
   try {
@@ -107,23 +139,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
       owner,
       dir,
     );
-    const serverOptions = [
-      `-p ${port}`,
-      `-k ${dir}`,
-      "-c listen_addresses=127.0.0.1",
-      "-c fsync=off",
-      "-c synchronous_commit=off",
-      "-c full_page_writes=off",
-      "-c shared_buffers=16MB",
-      "-c max_connections=30",
-    ].join(" ");
-    await run(
-      join(bin, "pg_ctl"),
-      ["start", "-D", data, "-l", join(dir, "log"), "-w", "-t", "60", "-o", serverOptions],
-      owner,
-      dir,
-    );
-    started = true;
+    await start();
   } catch (error) {
     await stop().catch(() => {});
     throw error;
@@ -133,6 +149,8 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     port,
     superuser: { user: "postgres", password },
     url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
+    halt,
+    resume: start,
     stop,
   };
 }
