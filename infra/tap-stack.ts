@@ -148,7 +148,6 @@ export class TapStack extends pulumi.ComponentResource {
         securityGroupId: groups.processor.id,
         defaultSecurityGroupId: network.defaultSecurityGroup.id,
         connections,
-        alertTopicArn: alertTopic.arn,
         dependsOn: [jobs.migration],
         ...(args.processorCodeDirectory !== undefined && {
           codeDirectory: args.processorCodeDirectory,
@@ -172,6 +171,7 @@ export class TapStack extends pulumi.ComponentResource {
         streamName: stream.stream.name,
         connections,
         tokenKeySecretArn: tokenKey.arn,
+        alertTopicArn: alertTopic.arn,
         appLogsBucket: storage.appLogs.bucket,
         appLogsPolicy: storage.appLogsPolicy,
         dependsOn: [jobs.migration],

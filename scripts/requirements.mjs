@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 // Evidence report: for every requirement ID in docs/requirements.md, the tests whose titles name
-// it. Titles are read from src/**/*.test.ts and test/**/*.test.ts without running anything, so the
-// report also works before a test run. With node's junit output (--results, or a fresh
-// .build/test-results/junit.xml written by `npm test`) each test also shows whether it passed.
+// it. Titles are read from src/**/*.test.ts and test/**/*.test.ts, and from the fault suite's
+// test/**/*.faults.ts, without running anything, so the report also works before a test run.
+// With node's junit output each test also shows whether it passed: the files given with
+// --results (repeatable; their runs together), or else the junit file of each suite's last
+// whole run when it is fresh: .build/test-results/junit.xml (`npm test`) for *.test.ts titles
+// and .build/test-results/faults.xml (`npm run test:faults`) for *.faults.ts titles.
 // Exits 1 when an ID has no test, or when results are used and a proving test failed, was
 // skipped or did not run.
 //
-//   node scripts/requirements.mjs [--root <dir>] [--results <junit.xml>] [--json]
+//   node scripts/requirements.mjs [--root <dir>] [--results <junit.xml>]... [--json]
 //
 // Template-literal titles keep their text, with each ${expression} shown as {expression}; when
 // matched against results, an expression matches any text.
@@ -15,7 +18,11 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const DOCUMENT = "docs/requirements.md";
-const DEFAULT_RESULTS = ".build/test-results/junit.xml";
+// Each suite: the test files it runs and the junit file its whole run writes.
+const SUITES = [
+  { suffix: ".test.ts", results: ".build/test-results/junit.xml", files: "tests" },
+  { suffix: ".faults.ts", results: ".build/test-results/faults.xml", files: "fault tests" },
+];
 const TEST_DIRS = ["src", "test"];
 const ID_PATTERN = /\b[A-Z]{2,5}-\d+\b/g;
 
@@ -36,7 +43,7 @@ const usage = (message) =>
 function parseArgs(argv) {
   const options = {
     root: resolve(dirname(fileURLToPath(import.meta.url)), ".."),
-    results: undefined,
+    results: [],
     json: false,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -45,7 +52,8 @@ function parseArgs(argv) {
     else if (arg === "--root" || arg === "--results") {
       const value = argv[++i];
       if (value === undefined) usage(`${arg} needs a value`);
-      options[arg.slice(2)] = resolve(value);
+      if (arg === "--results") options.results.push(resolve(value));
+      else options.root = resolve(value);
     } else usage(`unknown argument ${arg}`);
   }
   return options;
@@ -85,7 +93,7 @@ function findTestFiles(root) {
     readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) return entry.name === "node_modules" ? [] : walk(path);
-      return entry.name.endsWith(".test.ts") ? [path] : [];
+      return SUITES.some((suite) => entry.name.endsWith(suite.suffix)) ? [path] : [];
     });
   return TEST_DIRS.map((dir) => join(root, dir))
     .filter((dir) => existsSync(dir))
@@ -441,19 +449,45 @@ function runStartedMs(path) {
   return statSync(path).mtimeMs - (duration ? Number(duration[1]) : 0);
 }
 
-// The results to use and how they were chosen: given explicitly, or the junit file of the last
-// whole `npm test` when that run began after every test file last changed (otherwise it may
-// describe other tests, or miss files added while it ran).
+const suiteOf = (file) => SUITES.find((suite) => file.endsWith(suite.suffix));
+
+// The results to use and how they were chosen, per suite: the files given explicitly (their
+// runs together, for every test), or the junit file of each suite's last whole run when that
+// run began after every test file of the suite last changed (otherwise it may describe other
+// tests, or miss files added while it ran). A suite without a usable file has titles only.
+// The `npm test` suite is always considered; another only when it has test files.
 function chooseResults(options, testFiles) {
-  if (options.results) {
-    if (!existsSync(options.results)) fail(`no results file ${options.results}`);
-    return { path: options.results, reason: "given with --results" };
+  if (options.results.length > 0) {
+    for (const path of options.results) {
+      if (!existsSync(path)) fail(`no results file ${path}`);
+    }
+    return options.results.map((path) => ({ path, reason: "given with --results" }));
   }
-  const path = join(options.root, DEFAULT_RESULTS);
-  if (!existsSync(path)) return undefined;
-  const newest = Math.max(0, ...testFiles.map((file) => statSync(file).mtimeMs));
-  if (runStartedMs(path) >= newest) return { path, reason: "newer than every test file" };
-  return { stale: path };
+  return SUITES.flatMap((suite, index) => {
+    const files = testFiles.filter((file) => suiteOf(file) === suite);
+    if (files.length === 0 && index > 0) return [];
+    const path = join(options.root, suite.results);
+    if (!existsSync(path)) return [{ suite }];
+    const newest = Math.max(0, ...files.map((file) => statSync(file).mtimeMs));
+    if (runStartedMs(path) >= newest) {
+      return [{ suite, path, reason: `newer than every ${suite.files.replace(/s$/, "")} file` }];
+    }
+    return [{ suite, stale: path }];
+  });
+}
+
+// The junit entries that give a test file's results: every explicit file's, or its suite's.
+function entriesFinder(chosen) {
+  const read = new Map(
+    chosen.filter((c) => c.path).map((c) => [c, junitEntries(readFileSync(c.path, "utf8"))]),
+  );
+  const explicit = chosen.filter((c) => c.path && c.suite === undefined);
+  const all = explicit.flatMap((c) => read.get(c));
+  return (file) => {
+    if (explicit.length > 0) return all;
+    const source = chosen.find((c) => c.suite === suiteOf(file) && c.path);
+    return source ? read.get(source) : undefined;
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -467,7 +501,8 @@ function buildReport(options) {
   const testFiles = findTestFiles(options.root);
   const tests = testFiles.flatMap((path) => scanTests(options.root, path));
   const chosen = chooseResults(options, testFiles);
-  const entries = chosen?.path ? junitEntries(readFileSync(chosen.path, "utf8")) : undefined;
+  const entriesFor = entriesFinder(chosen);
+  const withResults = chosen.some((c) => c.path);
 
   const cited = new Map();
   const rows = requirements.map((requirement) => {
@@ -476,7 +511,10 @@ function buildReport(options) {
       ...requirement,
       tests: proving.map((t) => {
         const key = `${t.file}:${t.line}`;
-        if (!cited.has(key)) cited.set(key, entries ? resultFor(t.parts, entries) : {});
+        if (!cited.has(key)) {
+          const entries = entriesFor(t.file);
+          cited.set(key, entries ? resultFor(t.parts, entries) : {});
+        }
         const { file, line, kind, title } = t;
         return { file, line, kind, title, ...cited.get(key) };
       }),
@@ -490,13 +528,13 @@ function buildReport(options) {
     withTests: rows.filter((r) => r.tests.length > 0).length,
     withoutTests: rows.filter((r) => r.tests.length === 0).length,
     testsCited: cited.size,
-    ...(entries
+    ...(withResults
       ? { failed: count("failed"), skipped: count("skipped"), notRun: count("not run") }
       : {}),
   };
   const ok =
     summary.withoutTests === 0 &&
-    (!entries || summary.failed + summary.skipped + summary.notRun === 0);
+    (!withResults || summary.failed + summary.skipped + summary.notRun === 0);
   return {
     document: shown(documentPath),
     testFiles: testFiles.length,
@@ -514,20 +552,31 @@ function shown(path) {
   return fromHere.startsWith("..") ? path : fromHere;
 }
 
+// Where each suite's results came from; `file` is null for a suite with titles only.
 function resultsSource(chosen) {
-  if (chosen?.path) return { file: shown(chosen.path), reason: chosen.reason };
-  if (chosen?.stale) {
-    return {
-      file: null,
-      reason: `titles only (no test run; ${DEFAULT_RESULTS} is older than the tests)`,
-    };
-  }
-  return { file: null, reason: "titles only (no test run)" };
+  return chosen.map((c) => {
+    const of = c.suite ? { for: c.suite.files } : {};
+    if (c.path) return { file: shown(c.path), reason: c.reason, ...of };
+    if (c.stale) {
+      return {
+        file: null,
+        reason: `titles only (no test run; ${c.suite.results} is older than the ${c.suite.files})`,
+        ...of,
+      };
+    }
+    return { file: null, reason: "titles only (no test run)", ...of };
+  });
 }
 
 function formatText(report) {
   const { results, summary } = report;
-  const source = results.file ? `results from ${results.file} (${results.reason})` : results.reason;
+  const source = results
+    .map((r, index) => {
+      const text = r.file ? `results from ${r.file} (${r.reason})` : r.reason;
+      // The first suite (npm test) reads as before; any other is named.
+      return index > 0 && r.for ? `${r.for}: ${text}` : text;
+    })
+    .join("; ");
   const lines = [
     `${report.document}: ${summary.ids} IDs; ${report.testsScanned} test titles scanned in ${report.testFiles} files; ${source}`,
   ];

@@ -31,10 +31,20 @@ const configSchema = z.object({
     .optional(),
   TXWATCH_STREAM: z.enum(["local", "kinesis"]).default("local"),
   TXWATCH_PARTITIONS: z.coerce.number().int().min(1).max(64).default(4),
+  /**
+   * Records the local stream holds unprocessed at most (REL-3): while the ledger or Redis is down
+   * ingest goes on filling the stream; past this, new records are refused with a 503.
+   */
+  TXWATCH_MAX_BACKLOG: z.coerce.number().int().min(1000).default(2_000_000),
   KINESIS_STREAM_NAME: z.string().min(1).optional(),
   KINESIS_ENDPOINT: z.string().url().optional(),
   AWS_REGION: z.string().min(1).default("us-east-1"),
   TXWATCH_BATCH_SIZE: z.coerce.number().int().min(1).max(10000).default(500),
+  /**
+   * A stream partition whose oldest unprocessed record is this old, with nothing processed for
+   * as long, is stuck: /readyz answers 503 naming it (REL-5).
+   */
+  TXWATCH_STUCK_AFTER_SECONDS: z.coerce.number().int().min(1).max(86400).default(60),
   /** Requests per minute per merchant key. */
   TXWATCH_RATE_LIMIT: z.coerce.number().int().min(1).default(1200),
   TXWATCH_BODY_LIMIT_BYTES: z.coerce
@@ -44,6 +54,13 @@ const configSchema = z.object({
     .default(4 * 1024 * 1024),
   ALERT_WEBHOOK_URL: z.string().url().optional(),
   ALERT_TOPIC_ARN: z.string().min(1).optional(),
+  /**
+   * The alert outbox (REL-6): an alert a channel (webhook, SNS) has not delivered this many
+   * seconds after it was raised is dead-lettered rather than retried further.
+   */
+  ALERT_DELIVERY_MAX_AGE_SECONDS: z.coerce.number().int().min(60).default(86_400),
+  /** Failed attempts after which an alert is dead-lettered; 0: no limit but the max age. */
+  ALERT_DELIVERY_MAX_ATTEMPTS: z.coerce.number().int().min(0).default(0),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 
   // On AWS the platform (infra/) sets these instead of DATABASE_URL / REDIS_URL /

@@ -220,6 +220,59 @@ describe("npm run requirements", () => {
     assert.match(report(root).out, /titles only \(no test run; .*is older than the tests\)/);
   });
 
+  test("POL-3 fault-suite titles (*.faults.ts) count, with results from faults.xml; the others from junit.xml", () => {
+    const faults =
+      'import { test } from "node:test";\ntest("GAP-1 survives a kill -9", async () => {});\n';
+    const root = fixture({
+      "test/faults/crash.faults.ts": faults,
+      ".build/test-results/junit.xml": passingRun,
+      ".build/test-results/faults.xml": junit(
+        '<testcase name="GAP-1 survives a kill -9" classname="test" failure="lost one">\n' +
+          '<failure type="testCodeFailure" message="lost one">Error</failure></testcase>',
+      ),
+    });
+    const earlier = new Date(Date.now() - 3_600_000);
+    utimesSync(join(root, "test/example.test.ts"), earlier, earlier);
+    utimesSync(join(root, "test/faults/crash.faults.ts"), earlier, earlier);
+    const { code, out } = report(root);
+    assert.equal(code, 1, out);
+    assert.match(
+      out,
+      /results from .*junit\.xml \(newer than every test file\); fault tests: results from .*faults\.xml \(newer than every fault test file\)/,
+    );
+    assert.match(out, /ABC-1 adds two numbers {2}\[passed\]$/m);
+    assert.match(
+      out,
+      /^GAP-1 .*\n {2}test\/faults\/crash\.faults\.ts:2 {2}GAP-1 survives a kill -9 {2}\[failed\]$/m,
+    );
+
+    // Without a fault run, the fault suite's titles are listed without a state.
+    rmSync(join(root, ".build/test-results/faults.xml"));
+    const titlesOnly = report(root);
+    assert.match(titlesOnly.out, /fault tests: titles only \(no test run\)/);
+    assert.match(titlesOnly.out, /GAP-1 survives a kill -9$/m);
+  });
+
+  test("POL-3 --results given twice reads both runs", () => {
+    const faults =
+      'import { test } from "node:test";\ntest("GAP-1 survives a kill -9", async () => {});\n';
+    const root = fixture({
+      "test/faults/crash.faults.ts": faults,
+      "run.xml": passingRun,
+      "faults.xml": junit('<testcase name="GAP-1 survives a kill -9" classname="test"/>'),
+    });
+    const { code, out } = report(
+      root,
+      "--results",
+      join(root, "run.xml"),
+      "--results",
+      join(root, "faults.xml"),
+    );
+    assert.equal(code, 0, out);
+    assert.match(out, /GAP-1 survives a kill -9 {2}\[passed\]$/m);
+    assert.match(out, /TPL-1 \{preset\}: sized right {2}\[passed, 2 runs\]$/m);
+  });
+
   test("POL-3 --json prints the same report as JSON", () => {
     const root = fixture({ "run.xml": failingRun });
     const { code, out } = report(root, "--json", "--results", join(root, "run.xml"));

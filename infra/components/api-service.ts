@@ -33,6 +33,8 @@ export interface ApiServiceArgs {
   connections: RuntimeConnections;
   /** The secret holding the card-token HMAC key (TXWATCH_TOKEN_KEY). */
   tokenKeySecretArn: pulumi.Input<string>;
+  /** The fraud-alert topic the tasks' alert outbox delivers to (ALERT_TOPIC_ARN, REL-6). */
+  alertTopicArn: pulumi.Input<string>;
   /** The bucket ALB access logs go to (CMP-2); required. */
   appLogsBucket: pulumi.Input<string>;
   /** That bucket's policy: AWS refuses access logs until it lets ELB write (AWS-2); required. */
@@ -127,6 +129,14 @@ export class ApiService extends pulumi.ComponentResource {
           Action: ["rds-db:connect"],
           Resource: args.connections.databaseConnectArn,
         },
+        {
+          // PublishBatch is authorised as sns:Publish; the topic's key is the stack key, which
+          // the secrets statement already lets the task use.
+          Sid: "PublishAlerts",
+          Effect: "Allow",
+          Action: ["sns:Publish"],
+          Resource: args.alertTopicArn,
+        },
       ],
       this,
     );
@@ -182,6 +192,8 @@ export class ApiService extends pulumi.ComponentResource {
               AWS_REGION: context.region,
               // The app fetches the key itself at run time (SEC-4): only the ARN is in the task.
               TXWATCH_TOKEN_KEY_SECRET_ARN: args.tokenKeySecretArn,
+              // The tasks deliver the ledger's alerts to SNS (the alert outbox, REL-6).
+              ALERT_TOPIC_ARN: args.alertTopicArn,
               PORT: String(API_PORT),
               HOST: "0.0.0.0",
               LOG_LEVEL: "info",

@@ -215,6 +215,29 @@ export function alarmSpecs(args: MonitoringArgs): AlarmSpec[] {
       evaluationPeriods: 1,
     },
     {
+      // REL-5: published by the processor (Powertools EMF, dimension `service`) per batch.
+      id: "processor-quarantine",
+      namespace: "txwatch",
+      metricName: "RecordsQuarantined",
+      dimensions: { service: "txwatch-processor" },
+      statistic: "Sum",
+      threshold: 0,
+      comparisonOperator: "GreaterThanThreshold",
+      description: "Stream records were quarantined: malformed, or refused by the ledger for good",
+    },
+    {
+      // REL-6: published by the processor (src/runtime/aws-processor.ts) once per loss.
+      id: "processor-history-rebuilt",
+      namespace: "txwatch",
+      metricName: "HistoryRebuilds",
+      dimensions: { service: "txwatch-processor" },
+      statistic: "Sum",
+      threshold: 0,
+      comparisonOperator: "GreaterThanThreshold",
+      description:
+        "Redis lost the 24-hour history (restarted empty); the processor rebuilt it from the ledger",
+    },
+    {
       id: "alb-5xx",
       namespace: "AWS/ApplicationELB",
       metricName: "HTTPCode_Target_5XX_Count",

@@ -20,8 +20,6 @@ export interface StreamProcessorArgs {
   defaultSecurityGroupId: pulumi.Input<string>;
   /** Data-store addresses and secret ARNs for the runtime (never secret values, SEC-4); required. */
   connections: RuntimeConnections;
-  /** Where fraud alerts are published (ALERT_TOPIC_ARN). */
-  alertTopicArn: pulumi.Input<string>;
   /** The bundle directory. @default a fresh esbuild bundle of src/handlers/ */
   codeDirectory?: string;
   /** What must have happened first: the ledger's migration (the processor never migrates). */
@@ -65,7 +63,7 @@ export class StreamProcessor extends pulumi.ComponentResource {
         context,
         keyArn,
         type: "processor",
-        description: "txwatch stream processor: history, rules, ledger, alerts",
+        description: "txwatch stream processor: history, rules, ledger",
         code: args.codeDirectory ?? bundleLambda(),
         handler: LAMBDA_HANDLERS.processor,
         subnetIds: args.subnetIds,
@@ -73,7 +71,8 @@ export class StreamProcessor extends pulumi.ComponentResource {
         defaultSecurityGroupId: args.defaultSecurityGroupId,
         memorySize: settings.processorMemoryMb,
         timeout: 60,
-        environment: { ...connections.environment, ALERT_TOPIC_ARN: args.alertTopicArn },
+        // No ALERT_TOPIC_ARN: the API tasks deliver alerts to SNS from the ledger (REL-6).
+        environment: connections.environment,
         // New code goes live only once the schema it writes is there, on every deploy.
         ...(args.dependsOn !== undefined && { dependsOn: args.dependsOn }),
         statements: [
@@ -96,12 +95,6 @@ export class StreamProcessor extends pulumi.ComponentResource {
             Effect: "Allow",
             Action: ["rds-db:connect"],
             Resource: connections.databaseConnectArn,
-          },
-          {
-            Sid: "PublishAlerts",
-            Effect: "Allow",
-            Action: ["sns:Publish"],
-            Resource: args.alertTopicArn,
           },
           {
             Sid: "SendFailedBatchesToTheQueue",

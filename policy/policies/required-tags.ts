@@ -1,5 +1,5 @@
-import { TAGGABLE_TYPES } from "../../infra/taggable.ts";
 import { eachOf, isKnown, label, record, type TxwatchPolicy } from "../model.ts";
+import { TAGGABLE_TYPES } from "../taggable-types.ts";
 
 /** GEN-3: what cost reports and incident response group resources by. */
 export const REQUIRED_TAGS = ["Project", "Environment", "ManagedBy", "Preset"] as const;

@@ -1,8 +1,9 @@
 import type { Alert } from "../ledger/types.ts";
 
 /**
- * Where new alerts go once they are committed (PRC-5): server-sent events and a webhook
- * locally, SNS on AWS. Publishing happens after the ledger commit, so an alert is never
+ * Where the processor hands new alerts once they are committed (PRC-5): the live server-sent
+ * events hub, and the alert outbox, which it only wakes (the webhook and SNS are delivered
+ * from the ledger, REL-6). Publishing happens after the ledger commit, so an alert is never
  * announced that the ledger does not hold.
  */
 export interface AlertPublisher {

@@ -1,47 +1,62 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import type { Alert } from "../ledger/types.ts";
+import { type AlertChannel, errorReason, type SendResult } from "../outbox/alert-channel.ts";
 
-export interface DeliveryOptions {
+export interface WebhookOptions {
   url: string;
-  /** Attempts per delivery, with doubling backoff from 200 ms. */
-  attempts?: number;
-  /** Per request: a webhook that does not answer in time counts as a failed attempt. */
+  /**
+   * Per request: a webhook that has not answered by then counts as a failed attempt.
+   * @default 5000
+   */
   timeoutMs?: number;
+  /** @default 500 */
+  maxBatch?: number;
   fetch?: typeof fetch;
-  /** Aborts the delivery (requests and backoff), e.g. when shutdown time is up. */
-  signal?: AbortSignal;
 }
 
 /**
- * POSTs `{ alerts: [...] }` once, retrying transient failures (network, 5xx, 429) a bounded
- * number of times; a 4xx other than 429 is final. Rejects when the alerts were not delivered.
+ * One POST of `{ "alerts": [...] }` (each alert with its `id`), classified: 2xx delivered;
+ * 408, 429, 5xx, no answer or no connection failed (tried again later); any other status refused
+ * for good. Never throws; the reason is a status or an error code, never the URL (it may carry
+ * a token).
  */
-export async function postAlerts(alerts: Alert[], options: DeliveryOptions): Promise<void> {
-  if (alerts.length === 0) return;
-  const attempts = options.attempts ?? 3;
-  const timeoutMs = options.timeoutMs ?? 5000;
+export async function postAlerts(
+  alerts: Alert[],
+  options: { url: string; signal: AbortSignal; fetch?: typeof fetch },
+): Promise<SendResult> {
   const doFetch = options.fetch ?? fetch;
-  const body = JSON.stringify({ alerts });
-  let lastError: unknown;
-  for (let attempt = 0; attempt < attempts; attempt++) {
-    if (attempt > 0) await sleep(200 * 2 ** (attempt - 1), undefined, { signal: options.signal });
-    const timeout = AbortSignal.timeout(timeoutMs);
-    try {
-      const res = await doFetch(options.url, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body,
-        signal: options.signal ? AbortSignal.any([timeout, options.signal]) : timeout,
-      });
-      // The body is not needed; reading it frees the connection for the next delivery.
-      await res.arrayBuffer().catch(() => undefined);
-      if (res.ok) return;
-      lastError = new Error(`webhook answered ${res.status}`);
-      if (res.status < 500 && res.status !== 429) break;
-    } catch (error) {
-      lastError = error;
-    }
-    if (options.signal?.aborted) break;
+  try {
+    const res = await doFetch(options.url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ alerts }),
+      signal: options.signal,
+    });
+    // The body is not needed; reading it frees the connection for the next request.
+    await res.arrayBuffer().catch(() => undefined);
+    if (res.ok) return { kind: "delivered" };
+    const reason = `webhook answered HTTP ${res.status}`;
+    const transient = res.status >= 500 || res.status === 408 || res.status === 429;
+    return { kind: transient ? "failed" : "refused", reason };
+  } catch (error) {
+    return { kind: "failed", reason: errorReason("webhook", error) };
   }
-  throw lastError;
+}
+
+/** The webhook as an outbox channel (REL-6): alerts POSTed in commit order, `maxBatch` a time. */
+export function webhookChannel(options: WebhookOptions): AlertChannel {
+  const maxBatch = options.maxBatch ?? 500;
+  if (!Number.isInteger(maxBatch) || maxBatch < 1) {
+    throw new Error(`maxBatch must be a positive integer, got ${maxBatch}`);
+  }
+  return {
+    name: "webhook",
+    maxBatch,
+    timeoutMs: options.timeoutMs ?? 5000,
+    send: (alerts, signal) =>
+      postAlerts(alerts, {
+        url: options.url,
+        signal,
+        ...(options.fetch !== undefined && { fetch: options.fetch }),
+      }),
+  };
 }

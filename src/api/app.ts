@@ -3,6 +3,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { ApiError, ValidationError } from "../errors.ts";
 import { apiKeyAuthenticator } from "./auth.ts";
 import { AuthFailureLimiter } from "./auth-failures.ts";
+import { openApiRoute } from "./contract/openapi.ts";
 import { clientErrorHandler, frameworkErrors, SECURITY_HEADERS } from "./edge.ts";
 import { registerErrorHandling } from "./error-handler.ts";
 import { duplicateKeyOf } from "./json-body.ts";
@@ -89,6 +90,8 @@ export async function buildApp(
   // string (a 400). Every body the API takes is JSON: any other declared type is a 415.
   app.removeContentTypeParser("text/plain");
   healthRoutes(app, deps);
+  // OPS-3: the contract, generated from the schemas the routes use; no key.
+  openApiRoute(app);
 
   await app.register(async (v1) => {
     const authenticate = apiKeyAuthenticator(deps.ledger, deps.now);

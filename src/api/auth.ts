@@ -23,6 +23,12 @@ export async function createApiKey(ledger: Ledger, merchantId: string): Promise<
 const CACHE_TTL_MS = 30_000;
 
 /**
+ * How long past its CACHE_TTL_MS a cached key still authenticates while the ledger cannot be
+ * asked (REL-3); expiry and a rotation's end are still checked against the cached instants.
+ */
+const STALE_IF_UNREACHABLE_MS = 60 * 60_000;
+
+/**
  * How often an API process asks the ledger whether any key was revoked or rotated (SEC-7):
  * one `count(*)` over the audit rows of those events, for every key at once, at most once per
  * interval per process. When it moved, every cached key is looked up again. Revocation thus
@@ -122,7 +128,19 @@ export function apiKeyAuthenticator(ledger: Ledger, now: () => number = Date.now
       return;
     }
     const lookedUpAt = generation;
-    const resolved = await dependency("ledger", ledger.resolveApiKey(hash));
+    let resolved: Awaited<ReturnType<Ledger["resolveApiKey"]>>;
+    try {
+      resolved = await dependency("ledger", ledger.resolveApiKey(hash));
+    } catch (error) {
+      // The ledger unreachable: a key this process knew keeps working for a while, so ingest
+      // stays open on the stream alone (REL-3); nobody can revoke it in the ledger meanwhile.
+      if (cached !== undefined && now() - cached.expires < STALE_IF_UNREACHABLE_MS) {
+        refuseIfPast(cached, hash);
+        request.merchant = cached.record;
+        return;
+      }
+      throw error;
+    }
     if (resolved === null) throw new ApiError("TXW_ERR_UNAUTHENTICATED", "invalid API key");
     const entry: CachedKey = {
       record: resolved.record,

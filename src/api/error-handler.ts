@@ -5,6 +5,9 @@ import { SECURITY_HEADERS } from "./edge.ts";
 /** Methods a path is tried with to name its `Allow` header (TRACE is never served). */
 const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 
+/** A dependency's outage or a full stream: a short wait, so a client's retry is soon. */
+const DEPENDENCY_RETRY_AFTER_S = 2;
+
 /** RFC 6750: every 401 names the scheme a client should use. */
 const WWW_AUTHENTICATE = 'Bearer realm="txwatch"';
 
@@ -46,6 +49,10 @@ export function registerErrorHandling(app: FastifyInstance): void {
       request.log.error({ err: error, code: apiError.code }, "request failed");
     }
     if (apiError.status === 401) void reply.header("www-authenticate", WWW_AUTHENTICATE);
+    // API.md: every 503 says when to retry.
+    if (apiError.status === 503 && !reply.hasHeader("retry-after")) {
+      void reply.header("retry-after", String(DEPENDENCY_RETRY_AFTER_S));
+    }
     void reply.headers(SECURITY_HEADERS).status(apiError.status).send(apiError.toBody());
   });
   app.setNotFoundHandler((request, reply) => {

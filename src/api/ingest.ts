@@ -18,10 +18,23 @@ export type IngestStatus = "accepted" | "duplicate" | "rejected";
 export interface IngestResult {
   transactionId?: string;
   status: IngestStatus;
+  /**
+   * "deferred" on an item accepted while the ledger or the claim store could not be asked
+   * (REL-3): the transaction is durably on the stream, and if its id was accepted before, the
+   * ledger's unique key keeps the first one; this one then proves a duplicate and changes nothing.
+   */
+  deduplication?: "deferred";
   error?: ErrorBody;
 }
 
 type Slot = { result: IngestResult; tx?: Transaction };
+
+/**
+ * How long the duplicate check (the ledger and the claims, asked at once) may take before the
+ * items go on the stream without it: a store that hangs (a stopped host, a reconnecting client)
+ * must not hold ingest, which needs only the stream (REL-3).
+ */
+export const DUPLICATE_CHECK_TIMEOUT_MS = 1000;
 
 /**
  * Validates, authorizes, tokenizes and deduplicates the items of one request, puts the new
@@ -30,6 +43,8 @@ type Slot = { result: IngestResult; tx?: Transaction };
  * requests with one id only one puts it on the stream; the other is told to retry while the put
  * is in flight, and "duplicate" once it succeeded. A failed claim or put releases the claims
  * this request made, and only those (each request's claim value carries its own nonce).
+ * While the ledger or the claim store is down, ingest stays open on the stream alone: the items
+ * are accepted with their deduplication deferred to the ledger (REL-3).
  */
 export async function ingest(
   deps: ApiDeps,
@@ -60,53 +75,89 @@ export async function ingest(
     nonce: claimNonce(),
     owner: deps.history.ownerId,
   });
-  const claimed = await claim(deps, merchantId, slots, claimValue);
-  if (claimed.length > 0) await putOnStream(deps, merchantId, claimed, receivedAt, claimValue);
+  const checked = await claim(deps, merchantId, slots, claimValue);
+  if (checked.slots.length > 0) {
+    if (checked.deferred) {
+      for (const slot of checked.slots) slot.result.deduplication = "deferred";
+    }
+    await putOnStream(deps, merchantId, checked, receivedAt, claimValue);
+  }
   return slots.map((s) => s.result);
 }
 
 const pending = (slots: Slot[]) => slots.filter((s) => s.tx !== undefined);
 
+/** What the duplicate check left to put on the stream. */
+interface Checked {
+  slots: Slot[];
+  /** The ledger or the claims could not be asked: the ledger settles duplicates later. */
+  deferred: boolean;
+  /** This request holds claims on the slots' ids, to mark accepted or release. */
+  claimed: boolean;
+}
+
+type Settled<T> = { ok: true; value: T } | { ok: false; reason: unknown; late?: Promise<T> };
+
+/** The call's outcome, or a failure once `ms` passed (with the call, still running, as `late`). */
+async function within<T>(call: Promise<T>, ms: number): Promise<Settled<T>> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<Settled<T>>((resolve) => {
+    timer = setTimeout(
+      () => resolve({ ok: false, reason: new Error(`no answer in ${ms} ms`), late: call }),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([
+      call.then(
+        (value): Settled<T> => ({ ok: true, value }),
+        (reason: unknown): Settled<T> => ({ ok: false, reason }),
+      ),
+      timedOut,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Answers "duplicate" for ids the ledger holds or an accepted claim names, and returns the
- * slots this request claimed. Every candidate is claimed while the ledger is asked; the claims
- * made for ids the ledger holds are released again.
+ * slots left to put. Every candidate is claimed while the ledger is asked; the claims made for
+ * ids the ledger holds are released again. Whichever of the two cannot answer is done without:
+ * the rest is put all the same, its deduplication deferred to the ledger's unique key.
  */
 async function claim(
   deps: ApiDeps,
   merchantId: string,
   slots: Slot[],
   claimValue: string,
-): Promise<Slot[]> {
+): Promise<Checked> {
   const duplicate = (slot: Slot) => {
     slot.result = { transactionId: slot.tx!.transactionId, status: "duplicate" };
     slot.tx = undefined;
   };
   const candidates = pending(slots);
-  if (candidates.length === 0) return [];
+  if (candidates.length === 0) return { slots: [], deferred: false, claimed: false };
   const ids = candidates.map((s) => s.tx!.transactionId);
   // The ledger and the claims are asked at once, so a request of new ids waits for one round
   // trip instead of two (ids the ledger holds cost a second one, to release their claims). The
   // ledger's answer wins: claims expire, a stored transaction stays a duplicate forever.
-  const [stored, held] = await Promise.allSettled([
-    dependency("ledger", deps.ledger.existingIds(merchantId, ids)),
-    dependency(
-      "history store",
+  const [stored, held] = await Promise.all([
+    within(deps.ledger.existingIds(merchantId, ids), DUPLICATE_CHECK_TIMEOUT_MS),
+    within(
       deps.history.claimIds(merchantId, ids, claimValue, ACCEPTING_TTL_SECONDS),
+      DUPLICATE_CHECK_TIMEOUT_MS,
     ),
   ]);
-  if (stored.status === "rejected" || held.status === "rejected") {
-    // Free the claims this call made (a claim call that failed may have made some: Redis keeps
-    // what a script wrote before the SET that failed), or the client's retry would be told to
-    // retry for ACCEPTING_TTL_SECONDS, which is what happens if this release fails too.
-    // Compare-and-delete, so other requests' claims stay.
-    await release(deps, merchantId, ids, claimValue);
-    if (stored.status === "fulfilled") throw (held as PromiseRejectedResult).reason;
-    // Both failed: the ledger's error is the answer, the other is logged.
-    if (held.status === "rejected") {
-      deps.log.warn({ err: held.reason }, "could not claim ingested ids");
-    }
-    throw stored.reason;
+  if (!held.ok) {
+    // Claims a failed call made all the same (Redis keeps what a script wrote before a SET that
+    // failed), or a late one makes, are freed, so no retry is told to wait for them. Quietly:
+    // the store's tracker logs the outage once.
+    const freeing = held.late ?? Promise.resolve();
+    void freeing.then(
+      () => release(deps, merchantId, ids, claimValue),
+      () => release(deps, merchantId, ids, claimValue),
+    );
   }
   const inFlight = new ApiError(
     "TXW_ERR_CONFLICT",
@@ -116,9 +167,9 @@ async function claim(
   const claimedStored: string[] = [];
   for (const slot of candidates) {
     const id = slot.tx!.transactionId;
-    const existing = held.value.get(id) ?? null;
-    if (stored.value.has(id)) {
-      if (existing === null) claimedStored.push(id);
+    const existing = held.ok ? (held.value.get(id) ?? null) : null;
+    if (stored.ok && stored.value.has(id)) {
+      if (held.ok && existing === null) claimedStored.push(id);
       duplicate(slot);
     } else if (existing !== null) {
       if (decodeClaim(existing).state === "accepted") duplicate(slot);
@@ -131,7 +182,7 @@ async function claim(
     }
   }
   await release(deps, merchantId, claimedStored, claimValue);
-  return pending(slots);
+  return { slots: pending(slots), deferred: !stored.ok || !held.ok, claimed: held.ok };
 }
 
 function validate(deps: ApiDeps, merchantId: string, item: unknown, prefix: string): Slot {
@@ -172,10 +223,11 @@ function validate(deps: ApiDeps, merchantId: string, item: unknown, prefix: stri
 async function putOnStream(
   deps: ApiDeps,
   merchantId: string,
-  claimed: Slot[],
+  checked: Checked,
   receivedAt: string,
   claimValue: string,
 ): Promise<void> {
+  const claimed = checked.slots;
   const ids = claimed.map((s) => s.tx!.transactionId);
   const records = claimed.map((slot) => {
     const envelope: StreamEnvelope = { v: 1, receivedAt, tx: slot.tx! };
@@ -208,7 +260,8 @@ async function putOnStream(
     claimValue,
   );
   const accepted = ids.filter((_, i) => !failedSet.has(i));
-  if (accepted.length === 0) return;
+  // Without claims there is nothing to mark: the ledger alone answers duplicates of these.
+  if (accepted.length === 0 || !checked.claimed) return;
   const value = encodeClaim({ state: "accepted", receivedAt });
   // Best effort: a lost mark only weakens the duplicate answer, never the ledger's guarantee.
   // When it is lost the claim stays "accepting", and is deliberately not released: a POST of
@@ -227,7 +280,7 @@ async function putOnStream(
   // every step downstream takes idempotently.
   await deps.history
     .setClaims(merchantId, accepted, value, ACCEPTED_TTL_SECONDS, claimValue)
-    .catch((err: unknown) => deps.log.warn({ err }, "could not mark ingested ids accepted"));
+    .catch((err: unknown) => deps.log.debug({ err }, "could not mark ingested ids accepted"));
 }
 
 /**
@@ -243,8 +296,9 @@ async function release(
 ): Promise<void> {
   if (ids.length === 0) return;
   await deps.history.releaseClaims(merchantId, ids, claimValue).catch((err: unknown) => {
-    // They expire after ACCEPTING_TTL_SECONDS; until then a retry is told to retry.
-    deps.log.warn({ err }, "could not release ingest claims");
+    // They expire after ACCEPTING_TTL_SECONDS (or sooner, REL-4); until then a retry is told to
+    // retry. Debug only: a store that is down is logged once, by its tracker (REL-2).
+    deps.log.debug({ err }, "could not release ingest claims");
   });
 }
 

@@ -10,6 +10,7 @@ import {
   verifyLedgerCommand,
 } from "./commands/ledger-admin.ts";
 import { planCommand } from "./commands/plan.ts";
+import { quarantineCommand } from "./commands/quarantine.ts";
 import { replayCommand } from "./commands/replay.ts";
 import { simulateCommand } from "./commands/simulate.ts";
 import { smokeCommand } from "./commands/smoke.ts";
@@ -108,6 +109,15 @@ program
           : await verifyArchiveCommand({ ...options, archive: options.archive });
     },
   );
+
+program
+  .command("quarantine")
+  .description(
+    "list the stream records set aside (malformed, or refused by the ledger), newest first",
+  )
+  .option("--limit <n>", "how many (1-1000)", "50")
+  .option("--json", "print them as JSON, with their payloads (card numbers masked)")
+  .action(quarantineCommand);
 
 program
   .command("archive")

@@ -44,10 +44,18 @@ export async function handler(event: KinesisStreamEvent): Promise<KinesisStreamB
   });
   const deps = await depsPromise;
   const records = recordsOf(event);
-  const response = await processBatch(records, deps);
+  let quarantined = 0;
+  const response = await processBatch(records, {
+    ...deps,
+    // REL-5: the alarm on RecordsQuarantined pages someone for each record set aside.
+    onQuarantined: (_kind, count) => {
+      quarantined += count;
+    },
+  });
   const failed = response.batchItemFailures.length;
   metrics.addMetric("RecordsProcessed", MetricUnit.Count, records.length - failed);
   metrics.addMetric("RecordsFailed", MetricUnit.Count, failed);
+  metrics.addMetric("RecordsQuarantined", MetricUnit.Count, quarantined);
   metrics.publishStoredMetrics();
   if (records.length > 0 && failed === records.length) {
     powertoolsLogger.error("every record of the batch failed", { records: records.length });

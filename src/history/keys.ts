@@ -58,6 +58,15 @@ export function encodeId(id: string): string {
  *   {prefix}:r:{merchant}:{transactionId}        string: the member first recorded for the id,
  *                                                 EX 24 h, so an id counts once per entity
  *   {prefix}:seen:{merchant}:{transactionId}     string with EX ttl: ingest claim (ingest-claim.ts)
+ *   {prefix}:history:generation                  string, no ttl: the generation marker (REL-6), set
+ *                                                 once the store is known to hold the last 24 h; a
+ *                                                 Redis that restarted empty has none
+ *   {prefix}:history:rebuilding                  string with PX ttl: the rebuild lock, the owner id
+ *                                                 of the process rebuilding from the ledger
+ *   {prefix}:history:rebuild-progress            string with PX ttl: JSON {from, cursor, replayed},
+ *                                                 how far the rebuild went, written by the lock's
+ *                                                 holder after each chunk, deleted with the lock
+ *                                                 when the marker is set
  */
 export function entityKey(
   prefix: string,
@@ -89,6 +98,21 @@ export function recordKey(prefix: string, merchantId: string, transactionId: str
 
 export function seenKey(prefix: string, merchantId: string, transactionId: string): string {
   return `${prefix}:seen:${encodeId(merchantId)}:${encodeId(transactionId)}`;
+}
+
+/** The generation marker: present while the store holds the whole 24 hours (REL-6). */
+export function generationKey(prefix: string): string {
+  return `${prefix}:history:generation`;
+}
+
+/** The lock that lets one process of many rebuild the history from the ledger (REL-6). */
+export function rebuildLockKey(prefix: string): string {
+  return `${prefix}:history:rebuilding`;
+}
+
+/** How far the rebuild went (RebuildProgress), for a process that takes the lock over (REL-6). */
+export function rebuildProgressKey(prefix: string): string {
+  return `${prefix}:history:rebuild-progress`;
 }
 
 /** The kinds the item has, in ENTITY_KINDS order (the order of the script's KEYS). */

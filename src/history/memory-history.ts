@@ -17,6 +17,7 @@ import {
   validateBatch,
   validateSeenTtl,
 } from "./keys.ts";
+import type { HistoryRebuild } from "./rebuild.ts";
 import {
   claimOwnerOf,
   type EntityKind,
@@ -40,6 +41,12 @@ const SWEEP_EVERY_MS = 60_000;
 export interface MemoryHistoryOptions {
   /** Wall clock for the ingest claims, whose port methods carry no `now`. @default Date.now */
   clock?: () => number;
+  /**
+   * REL-6: the store starts empty. With a rebuild, recordBatch and customerHistory first wait
+   * for it to have replayed the ledger's last 24 h once (whenComplete), so that no decision is
+   * made on a partial day; the ingest claims do not wait.
+   */
+  rebuild?: HistoryRebuild;
 }
 
 /** One entity's entries, sorted as a Redis sorted set orders them, and its members. */
@@ -70,19 +77,83 @@ export class MemoryHistoryStore implements HistoryStore {
   private lastSweep = -Infinity;
   private lastSeenSweep = -Infinity;
   private closed = false;
+  private readonly rebuild: HistoryRebuild | undefined;
+  /** Whether the store holds the whole 24 h: true without a rebuild, else once it has run. */
+  private complete: boolean;
+  /** The rebuild running, shared by every call that waits for it. */
+  private rebuilding: Promise<void> | undefined;
 
   constructor(options: MemoryHistoryOptions = {}) {
     this.clock = options.clock ?? Date.now;
+    this.rebuild = options.rebuild;
+    this.complete = options.rebuild === undefined;
+  }
+
+  /**
+   * Resolves once the store holds the ledger's last 24 h, running the rebuild if no call has
+   * started it yet. The runtime calls it at start without waiting, so the API listens while the
+   * day is replayed and the processor's first batch waits for the end of it. A rebuild that
+   * fails is run again by the next call.
+   */
+  whenComplete(now = Date.now()): Promise<void> {
+    if (this.complete) return Promise.resolve();
+    this.rebuilding ??= this.runRebuild(this.rebuild!, now).finally(() => {
+      this.rebuilding = undefined;
+    });
+    return this.rebuilding;
+  }
+
+  private async runRebuild(rebuild: HistoryRebuild, now: number): Promise<void> {
+    const started = Date.now();
+    try {
+      const transactions = await rebuild.replay(this, now);
+      this.assertOpen();
+      this.complete = true;
+      rebuild.events?.rebuilt?.(transactions, Date.now() - started);
+    } catch (error) {
+      // Stopped while it ran: close() made the replay fail, which is no failure to report.
+      if (!this.closed) rebuild.events?.failed?.(error);
+      throw error;
+    }
   }
 
   async recordBatch(items: HistoryItem[], now: number): Promise<HistoryResult[]> {
     this.assertOpen();
     validateBatch(items, now);
+    await this.whenComplete(now);
+    this.assertOpen();
     if (now - this.lastSweep >= SWEEP_EVERY_MS) this.sweep(now);
     return items.map((item) => this.record(item, now));
   }
 
+  async restore(items: HistoryItem[], now: number): Promise<void> {
+    this.assertOpen();
+    validateBatch(items, now);
+    if (now - this.lastSweep >= SWEEP_EVERY_MS) this.sweep(now);
+    for (const item of items) this.add(item, now);
+  }
+
   private record(item: HistoryItem, now: number): HistoryResult {
+    const { self, touched } = this.add(item, now);
+    const prior: Partial<Record<EntityKind, PriorSummary>> = {};
+    for (const [kind, entries] of touched) prior[kind] = priorOf(entries, self);
+    const windows = item.queries.map((q) => {
+      const entries = touched.get(q.entity);
+      return entries === undefined ? { ...ZERO_WINDOW } : windowOf(entries, self, q);
+    });
+    return { prior, windows };
+  }
+
+  /**
+   * The writing half of the script: trims each of the item's entity keys and adds its entry
+   * (ZADD NX), once per transaction id. Answers the entry as stored and each key's entries after
+   * the add; reading them (priorOf, windowOf) is what costs time with the key's size, and a
+   * restore skips it.
+   */
+  private add(
+    item: HistoryItem,
+    now: number,
+  ): { self: StoredEntry; touched: Map<EntityKind, readonly StoredEntry[]> } {
     const cutoff = now - DAY_MS;
     // As the script does: an id already recorded is that first entry, whatever it carries now.
     const rkey = recordKey(PREFIX, item.merchantId, item.transactionId);
@@ -90,8 +161,7 @@ export class MemoryHistoryStore implements HistoryStore {
     const first = kept !== undefined && kept.expiresAt > now ? kept.member : undefined;
     const self = { ...storedEntryOf(item), ...(first !== undefined && { member: first }) };
     const stored = item.eventTime >= cutoff && first === undefined;
-    const prior: Partial<Record<EntityKind, PriorSummary>> = {};
-    const entriesOf = new Map<EntityKind, readonly StoredEntry[]>();
+    const touched = new Map<EntityKind, readonly StoredEntry[]>();
     for (const kind of presentKinds(item)) {
       const key = entityKey(PREFIX, item.merchantId, kind, item.entities[kind]!);
       const history = this.histories.get(key) ?? { entries: [], members: new Set<string>() };
@@ -99,15 +169,10 @@ export class MemoryHistoryStore implements HistoryStore {
       if (stored && !history.members.has(self.member)) insert(history, self);
       if (history.entries.length === 0) this.histories.delete(key);
       else this.histories.set(key, history);
-      prior[kind] = priorOf(history.entries, self);
-      entriesOf.set(kind, history.entries);
+      touched.set(kind, history.entries);
     }
     if (stored) this.recorded.set(rkey, { member: self.member, expiresAt: now + DAY_MS });
-    const windows = item.queries.map((q) => {
-      const entries = entriesOf.get(q.entity);
-      return entries === undefined ? { ...ZERO_WINDOW } : windowOf(entries, self, q);
-    });
-    return { prior, windows };
+    return { self, touched };
   }
 
   async customerHistory(
@@ -115,6 +180,8 @@ export class MemoryHistoryStore implements HistoryStore {
     customerId: string,
     now: number,
   ): Promise<HistoryEntry[]> {
+    this.assertOpen();
+    await this.whenComplete(now);
     this.assertOpen();
     const history = this.histories.get(entityKey(PREFIX, merchantId, "customer", customerId));
     if (history === undefined) return [];
@@ -230,6 +297,9 @@ export class MemoryHistoryStore implements HistoryStore {
 
   async close(): Promise<void> {
     this.closed = true;
+    // A rebuild still running stops at its next restore (the store is closed); waiting for it
+    // means the ledger it reads is not closed under it.
+    await this.rebuilding?.catch(() => {});
     this.histories.clear();
     this.recorded.clear();
     this.seen.clear();

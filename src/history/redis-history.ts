@@ -1,5 +1,6 @@
 import type { ChainableCommander, Redis } from "ioredis";
 import { DAY_MS, entityKey, entryOf, seenKey, validateBatch, validateSeenTtl } from "./keys.ts";
+import type { HistoryRebuild } from "./rebuild.ts";
 import {
   AGGREGATE_FROM,
   parseScriptReply,
@@ -7,6 +8,7 @@ import {
   type ScriptCall,
   scriptCallOf,
 } from "./record-script.ts";
+import { HistoryGeneration } from "./redis-generation.ts";
 import {
   type HistoryEntry,
   type HistoryItem,
@@ -86,7 +88,18 @@ return n`;
 export interface RedisHistoryOptions {
   /** This process's owner id for ingest claims (REL-4). @default random (newOwnerId) */
   ownerId?: string;
+  /**
+   * REL-6: how to rebuild the history when Redis lost it (redis-generation.ts). Given to the
+   * stores that decide (the processors); without it recordBatch trusts whatever Redis holds.
+   */
+  rebuild?: HistoryRebuild;
 }
+
+/**
+ * Rounds of a batch's scripts at most: a first one, and one after each of up to two rebuilds
+ * (Redis losing its data again during a rebuild); past them the batch is decided as it is.
+ */
+const MAX_ROUNDS = 3;
 
 type ScriptMethod = (numKeys: number, ...keysAndArgs: string[]) => unknown;
 
@@ -110,6 +123,7 @@ export class RedisHistoryStore implements HistoryStore {
   readonly ownerId: string;
   /** Refreshes the liveness mark, from the first claim on; cleared by close(). */
   private liveness: NodeJS.Timeout | undefined;
+  private readonly generation: HistoryGeneration | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -129,6 +143,9 @@ export class RedisHistoryStore implements HistoryStore {
     redis.defineCommand(RELEASE_COMMAND, { lua: RELEASE_SCRIPT });
     redis.defineCommand(CLAIM_COMMAND, { lua: CLAIM_SCRIPT });
     redis.defineCommand(SET_CLAIMS_COMMAND, { lua: SET_CLAIMS_SCRIPT });
+    if (options.rebuild !== undefined) {
+      this.generation = new HistoryGeneration(redis, prefix, this.ownerId, options.rebuild, this);
+    }
   }
 
   async recordBatch(items: HistoryItem[], now: number): Promise<HistoryResult[]> {
@@ -137,19 +154,67 @@ export class RedisHistoryStore implements HistoryStore {
     const calls: ScriptCall[] = items.map((item) =>
       scriptCallOf(this.prefix, item, now, this.aggregateFrom),
     );
+    const generation = this.generation;
+    if (generation === undefined) return (await this.run(items, calls, undefined)).results;
+    // The time budget of a lost history (HistoryRebuild.budgetMs) counts from here.
+    const since = Date.now();
+    for (let round = 1; ; round++) {
+      const { results, whole } = await this.run(items, calls, generation.markerKey);
+      if (whole) {
+        generation.confirmed();
+        return results;
+      }
+      // Recording again is idempotent: the batch's entries are in already, and the second run
+      // reads the aggregates the rebuild restored.
+      if (round === MAX_ROUNDS || !(await generation.regain(now, since))) {
+        return results.map((result) => ({ ...result, incomplete: true }));
+      }
+    }
+  }
+
+  async restore(items: HistoryItem[], now: number): Promise<void> {
+    validateBatch(items, now);
+    if (items.length === 0) return;
+    const calls = items.map((item) => scriptCallOf(this.prefix, item, now, this.aggregateFrom));
+    await this.run(items, calls, undefined);
+  }
+
+  /**
+   * The batch's script calls in one pipeline, one round trip. With `marker`, an EXISTS of it
+   * before and after the scripts: commands of one pipeline run in order on one connection, and
+   * a Redis that restarts drops the connection (ioredis may resend what was unanswered on the
+   * new one, hence the check on both sides). The marker seen on both sides means the scripts ran
+   * on a store that held the whole day.
+   */
+  private async run(
+    items: HistoryItem[],
+    calls: ScriptCall[],
+    marker: string | undefined,
+  ): Promise<{ results: HistoryResult[]; whole: boolean }> {
     const pipeline = this.redis.pipeline();
+    if (marker !== undefined) pipeline.exists(marker);
     const record = scriptMethod(pipeline);
     for (const call of calls) record(call.keys.length, ...call.keys, ...call.args);
+    if (marker !== undefined) pipeline.exists(marker);
+    const checks = marker === undefined ? 0 : 2;
     const replies = await pipeline.exec();
-    if (replies === null || replies.length !== calls.length) {
+    if (replies === null || replies.length !== calls.length + checks) {
       throw new Error("history store: the pipeline returned no result (connection lost?)");
     }
+    let whole = true;
+    if (marker !== undefined) {
+      for (const [err, reply] of [replies.shift()!, replies.pop()!]) {
+        if (err !== null) throw failure("checking the generation marker", err);
+        whole &&= reply === 1;
+      }
+    }
     // The items before a failed one are recorded; redelivering the batch is safe (idempotent).
-    return replies.map(([err, reply], i) => {
+    const results = replies.map(([err, reply], i) => {
       const item = items[i]!;
       if (err !== null) throw failure(`recording ${item.transactionId}`, err);
       return parseScriptReply(reply, calls[i]!);
     });
+    return { results, whole };
   }
 
   async customerHistory(

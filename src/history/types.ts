@@ -63,6 +63,12 @@ export interface HistoryResult {
   prior: Partial<Record<EntityKind, PriorSummary>>;
   /** In the order of HistoryItem.queries; zeros for an entity the transaction lacks. */
   windows: WindowResult[];
+  /**
+   * REL-6: set when the store could not confirm that it holds the whole 24 hours (it lost its
+   * data and another process's rebuild from the ledger did not finish in time): the aggregates
+   * may count less than the day, and the decision says so.
+   */
+  incomplete?: true;
 }
 
 /** One entry of an entity's history, as the query API shows it. */
@@ -106,6 +112,12 @@ export interface HistoryStore {
    * at most 24 h after `now`. Recording an item twice changes nothing.
    */
   recordBatch(items: HistoryItem[], now: number): Promise<HistoryResult[]>;
+  /**
+   * Records the items as recordBatch does, but answers nothing and does not wait for the history
+   * to be complete: the path a rebuild from the ledger writes through (REL-6). A store that can
+   * skip the aggregates here does, so that a rebuild costs time linear in the day's volume.
+   */
+  restore(items: HistoryItem[], now: number): Promise<void>;
   /** The customer's entries of the last 24 hours before `now`, oldest first. */
   customerHistory(merchantId: string, customerId: string, now: number): Promise<HistoryEntry[]>;
   /**

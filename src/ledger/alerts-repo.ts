@@ -200,15 +200,28 @@ export async function alertsTail(db: SqlClient): Promise<string> {
  * becomes visible after every batch with smaller ones. Ids of a rolled-back batch or of a
  * conflicting (already raised) alert are gaps, never late arrivals.
  */
-export async function alertsAfter(db: SqlClient, cursor: string, limit: number): Promise<Alert[]> {
+export async function alertsAfter(
+  db: SqlClient,
+  cursor: string,
+  limit: number,
+  merchantId?: string,
+): Promise<Alert[]> {
   if (!FEED_CURSOR.test(cursor)) throw new Error(`not an alert cursor: ${JSON.stringify(cursor)}`);
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
     throw new Error(`limit must be an integer from 1 to ${MAX_PAGE}, got ${limit}`);
   }
-  const { rows } = await db.query<AlertRow>(
-    `SELECT ${ALERT_COLUMNS} FROM alerts a WHERE a.id > $1::bigint ORDER BY a.id LIMIT $2`,
-    [cursor, limit],
-    { name: "txwatch_alerts_after" },
-  );
+  const { rows } =
+    merchantId === undefined
+      ? await db.query<AlertRow>(
+          `SELECT ${ALERT_COLUMNS} FROM alerts a WHERE a.id > $1::bigint ORDER BY a.id LIMIT $2`,
+          [cursor, limit],
+          { name: "txwatch_alerts_after" },
+        )
+      : await db.query<AlertRow>(
+          `SELECT ${ALERT_COLUMNS} FROM alerts a
+            WHERE a.id > $1::bigint AND a.merchant_id = $3 ORDER BY a.id LIMIT $2`,
+          [cursor, limit, merchantId],
+          { name: "txwatch_merchant_alerts_after" },
+        );
   return rows.map(alertOf);
 }

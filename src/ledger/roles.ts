@@ -5,7 +5,8 @@ const ROLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 /**
  * Grants an existing role exactly what the running service needs on the ledger's schema
  * (PRC-4: "the app's role cannot UPDATE/DELETE ledger rows"): SELECT and INSERT everywhere,
- * UPDATE only of an alert's status and a key's revocation, and the ledger's functions.
+ * UPDATE only of an alert's status, a key's revocation and the alert outbox's delivery cursors
+ * (REL-6), and the ledger's functions.
  * Run by the owner (the migrating role); the service then connects as `role`, which owns
  * nothing, so it can neither change ledger rows nor disable the triggers that forbid it.
  */
@@ -31,6 +32,8 @@ export async function grantApplicationRole(db: SqlClient, role: string): Promise
       GRANT USAGE ON ALL SEQUENCES IN SCHEMA ${schema} TO ${role};
       GRANT UPDATE (status, updated_at) ON ${schema}.alerts TO ${role};
       GRANT UPDATE (revoked_at) ON ${schema}.api_keys TO ${role};
+      GRANT UPDATE (cursor_id, lease_owner, lease_expires_at, updated_at)
+        ON ${schema}.alert_delivery TO ${role};
       GRANT EXECUTE ON FUNCTION ${schema}.ensure_transactions_partition(date) TO ${role};
       GRANT EXECUTE ON FUNCTION ${schema}.ledger_claim_and_lock(jsonb) TO ${role};
       REVOKE INSERT ON ${schema}.schema_migrations FROM ${role};

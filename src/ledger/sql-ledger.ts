@@ -1,12 +1,18 @@
+import * as delivery from "./alert-delivery-repo.ts";
 import * as alerts from "./alerts-repo.ts";
 import * as keys from "./api-keys-repo.ts";
 import { commitBatch, ensureMonthPartitions, monthsToPrepare } from "./commit.ts";
 import { GroupCommitter } from "./group-commit.ts";
+import { historyRows } from "./history-rows.ts";
 import { migrate } from "./migrate.ts";
 import type { SqlClient } from "./sql-client.ts";
 import * as txs from "./transactions-repo.ts";
 import type {
   Alert,
+  AlertChannelName,
+  AlertChannelState,
+  AlertDeadLetter,
+  AlertDeadLetterDraft,
   AlertDraft,
   AlertFilter,
   AlertTransition,
@@ -17,6 +23,7 @@ import type {
   ApiKeyResolution,
   ChainVerification,
   CommitResult,
+  HistoryRow,
   Ledger,
   LedgerRecord,
   NewApiKeyOptions,
@@ -107,8 +114,8 @@ export class SqlLedger implements Ledger {
     return alerts.alertsCursorAt(this.db, instant);
   }
 
-  alertsAfter(cursor: string, limit: number): Promise<Alert[]> {
-    return alerts.alertsAfter(this.db, cursor, limit);
+  alertsAfter(cursor: string, limit: number, merchantId?: string): Promise<Alert[]> {
+    return alerts.alertsAfter(this.db, cursor, limit, merchantId);
   }
 
   transitionAlert(
@@ -118,6 +125,43 @@ export class SqlLedger implements Ledger {
     note?: string,
   ): Promise<TransitionOutcome> {
     return alerts.transitionAlert(this.db, merchantId, alertId, transition, note);
+  }
+
+  openAlertChannel(channel: AlertChannelName): Promise<void> {
+    return delivery.openAlertChannel(this.db, channel);
+  }
+
+  leaseAlertChannel(
+    channel: AlertChannelName,
+    owner: string,
+    leaseMs: number,
+  ): Promise<string | null> {
+    return delivery.leaseAlertChannel(this.db, channel, owner, leaseMs);
+  }
+
+  advanceAlertChannel(
+    channel: AlertChannelName,
+    owner: string,
+    leaseMs: number,
+    cursor: string,
+    deadLetters: AlertDeadLetterDraft[],
+  ): Promise<boolean> {
+    return delivery.advanceAlertChannel(this.db, channel, owner, leaseMs, cursor, deadLetters);
+  }
+
+  releaseAlertChannel(channel: AlertChannelName, owner: string): Promise<void> {
+    return delivery.releaseAlertChannel(this.db, channel, owner);
+  }
+
+  alertChannelState(channel: AlertChannelName): Promise<AlertChannelState | null> {
+    return delivery.alertChannelState(this.db, channel);
+  }
+
+  listAlertDeadLetters(
+    channel: AlertChannelName | undefined,
+    limit: number,
+  ): Promise<AlertDeadLetter[]> {
+    return delivery.listAlertDeadLetters(this.db, channel, limit);
   }
 
   exportTransactions(
@@ -138,6 +182,10 @@ export class SqlLedger implements Ledger {
       to,
       ...(merchantId !== undefined && { merchantId }),
     });
+  }
+
+  scanHistory(from: string, after?: string): AsyncIterable<HistoryRow> {
+    return historyRows(this.db, from, after);
   }
 
   listQuarantine(limit: number): Promise<(QuarantineRecord & { quarantinedAt: string })[]> {

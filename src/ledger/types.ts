@@ -30,7 +30,10 @@ export interface Alert extends AlertDraft {
   notes: { at: string; status: AlertStatus; note: string }[];
 }
 
-/** A stream record that could not be parsed or validated, kept with its reason (PRC-1). */
+/**
+ * A stream record set aside with its reason: one that could not be parsed or validated (PRC-1),
+ * or a valid one the ledger or the history refused for good (REL-5).
+ */
 export interface QuarantineRecord {
   source: string;
   sequenceNumber: string;
@@ -47,6 +50,27 @@ export interface StoredTransaction {
   decision: Decision;
   /** Position in the ledger's hash chain. */
   seq: string;
+}
+
+/** What the 24-hour history keeps of a stored transaction: all a rebuild reads (REL-6). */
+export interface HistoryRow {
+  /**
+   * The row's place in the scan (opaque): scanHistory(from, cursor) goes on after this row, so a
+   * rebuild cut short is resumed by another process where it stopped.
+   */
+  cursor: string;
+  merchantId: string;
+  transactionId: string;
+  customerId: string;
+  /** Milliseconds since the epoch. */
+  occurredAt: number;
+  receivedAt: number;
+  amount: number;
+  currency: string;
+  country?: string;
+  cardToken?: string;
+  deviceId?: string;
+  ipAddress?: string;
 }
 
 export interface AlertFilter {
@@ -77,6 +101,37 @@ export interface CommitResult {
   /** Alerts created by this commit, for publishing. */
   alerts: Alert[];
   quarantined: number;
+}
+
+/** Where the alert outbox delivers (REL-6); each channel has its own delivery cursor. */
+export type AlertChannelName = "webhook" | "sns";
+
+/** An alert a channel gives up on, recorded as it moves past it. */
+export interface AlertDeadLetterDraft {
+  alertId: string;
+  /** The receiver's answer or why the channel stopped trying; never a URL nor alert content. */
+  reason: string;
+  /** Delivery attempts made (0 when it expired before one). */
+  attempts: number;
+}
+
+export interface AlertDeadLetter extends AlertDeadLetterDraft {
+  id: string;
+  channel: AlertChannelName;
+  deadLetteredAt: string;
+}
+
+/** A channel's delivery state, for its gauge, operators and tests. */
+export interface AlertChannelState {
+  channel: AlertChannelName;
+  /** The last alert id settled (delivered or dead-lettered); "0" before any. */
+  cursor: string;
+  /** Alerts committed after the cursor. */
+  undelivered: number;
+  /** The process delivering the channel, and until when (ISO 8601); null when none holds it. */
+  leaseOwner: string | null;
+  leaseExpiresAt: string | null;
+  deadLetters: number;
 }
 
 export interface ChainVerification {
@@ -177,15 +232,50 @@ export interface Ledger {
   alertsCursorAt(instant: Date): Promise<string>;
   /**
    * Every merchant's alerts committed after `cursor` (from alertsTail or the last alert's id),
-   * in commit order, at most `limit` (1-1000): what each API task relays to its live streams.
+   * in commit order, at most `limit` (1-1000): what each API task relays to its live streams;
+   * with `merchantId`, that merchant's only (an event stream resumed after Last-Event-ID).
    */
-  alertsAfter(cursor: string, limit: number): Promise<Alert[]>;
+  alertsAfter(cursor: string, limit: number, merchantId?: string): Promise<Alert[]>;
   transitionAlert(
     merchantId: string,
     alertId: string,
     transition: AlertTransition,
     note?: string,
   ): Promise<TransitionOutcome>;
+  /**
+   * The alert outbox (REL-6). Gives the channel its delivery cursor if it has none, at the
+   * alerts' tail: only alerts committed later are delivered on it.
+   */
+  openAlertChannel(channel: AlertChannelName): Promise<void>;
+  /**
+   * Takes or renews the channel's delivery lease for `owner` for `leaseMs` (database time):
+   * the cursor (deliver the alerts after it) when granted, null when another process holds it.
+   */
+  leaseAlertChannel(
+    channel: AlertChannelName,
+    owner: string,
+    leaseMs: number,
+  ): Promise<string | null>;
+  /**
+   * As the lease's holder, in one transaction: moves the cursor forward to `cursor`, records the
+   * dead letters and renews the lease; false, nothing written, when `owner` lost the lease.
+   */
+  advanceAlertChannel(
+    channel: AlertChannelName,
+    owner: string,
+    leaseMs: number,
+    cursor: string,
+    deadLetters: AlertDeadLetterDraft[],
+  ): Promise<boolean>;
+  /** Gives up `owner`'s lease, so another process may deliver the channel at once. */
+  releaseAlertChannel(channel: AlertChannelName, owner: string): Promise<void>;
+  /** The channel's cursor, backlog, lease and dead-letter count; null if never opened. */
+  alertChannelState(channel: AlertChannelName): Promise<AlertChannelState | null>;
+  /** Dead letters, newest first, of one channel or all; limit 1-1000. */
+  listAlertDeadLetters(
+    channel: AlertChannelName | undefined,
+    limit: number,
+  ): Promise<AlertDeadLetter[]>;
   /** Transactions recorded for a merchant with occurredAt in [from, to), oldest first. */
   exportTransactions(
     merchantId: string,
@@ -194,6 +284,12 @@ export interface Ledger {
   ): AsyncIterable<StoredTransaction>;
   /** All merchants' transactions with occurredAt in [from, to), oldest first (replay). */
   scanTransactions(from: string, to: string, merchantId?: string): AsyncIterable<StoredTransaction>;
+  /**
+   * All merchants' transactions with occurredAt at or after `from`, oldest first, as the history
+   * keeps them: the columns it needs only, read a large page at a time (history rebuilds, REL-6).
+   * With `after` (a row's cursor, from the same `from`), only the rows after that one.
+   */
+  scanHistory(from: string, after?: string): AsyncIterable<HistoryRow>;
   listQuarantine(limit: number): Promise<(QuarantineRecord & { quarantinedAt: string })[]>;
   /**
    * Stores the SHA-256 of a new API key (the key itself is never stored) and audits its

@@ -24,7 +24,8 @@ export function createMetrics() {
   });
   const quarantined = new Counter({
     name: "txwatch_quarantined_records_total",
-    help: "Stream records quarantined as malformed.",
+    help: "Stream records quarantined, by kind: malformed (not a valid envelope) or refused (the ledger or history refused it for good).",
+    labelNames: ["kind"] as const,
     registers: [registry],
   });
   const alerts = new Counter({
@@ -34,17 +35,37 @@ export function createMetrics() {
   });
   const alertPublishFailures = new Counter({
     name: "txwatch_alert_publish_failures_total",
-    help: "Alerts stored but not delivered to a publisher (webhook, SNS).",
+    help: "Alerts committed but not handed to this process's live streams (server-sent events); the webhook and SNS deliver from the ledger (see txwatch_alert_delivery_*).",
     registers: [registry],
   });
-  const alertWebhookDropped = new Counter({
-    name: "txwatch_alert_webhook_dropped_total",
-    help: "Alerts never sent to the webhook: its queue was full (oldest dropped) or the process stopped first.",
+  // The alert outbox (REL-6), per channel (webhook, sns).
+  const alertsDelivered = new Counter({
+    name: "txwatch_alert_delivery_delivered_total",
+    help: "Alerts a channel's receiver took, by channel (at least once: a redelivery counts again).",
+    labelNames: ["channel"] as const,
     registers: [registry],
   });
-  const alertWebhookQueued = new Gauge({
-    name: "txwatch_alert_webhook_queued_alerts",
-    help: "Alerts waiting in memory for delivery to the webhook.",
+  const alertDeadLetters = new Counter({
+    name: "txwatch_alert_delivery_dead_letters_total",
+    help: "Alerts a channel gave up on (refused for good, or past their max age or attempts), recorded in alert_dead_letters, by channel.",
+    labelNames: ["channel"] as const,
+    registers: [registry],
+  });
+  const alertDeliveryFailures = new Counter({
+    name: "txwatch_alert_delivery_failed_requests_total",
+    help: "Requests to a channel's receiver that failed and will be retried (down, timeout, 5xx, 408, 429), by channel.",
+    labelNames: ["channel"] as const,
+    registers: [registry],
+  });
+  const alertsUndelivered = new Gauge({
+    name: "txwatch_alert_delivery_undelivered_alerts",
+    help: "Alerts committed and not yet delivered on a channel, reported by the process delivering it (0 in the others: sum over processes).",
+    labelNames: ["channel"] as const,
+    registers: [registry],
+  });
+  const historyRebuilds = new Counter({
+    name: "txwatch_history_rebuilds_total",
+    help: "Times this process found the Redis history empty (no generation marker: Redis restarted without its data) and rebuilt the last 24 h from the ledger (REL-6).",
     registers: [registry],
   });
   const batchFailures = new Counter({
@@ -64,11 +85,6 @@ export function createMetrics() {
     buckets: [0.005, 0.01, 0.02, 0.035, 0.05, 0.1, 0.25, 0.5, 1, 5, 30],
     registers: [registry],
   });
-  const streamLag = new Gauge({
-    name: "txwatch_stream_lag_records",
-    help: "Records on the local stream not yet processed.",
-    registers: [registry],
-  });
   return {
     registry,
     ingested,
@@ -77,12 +93,14 @@ export function createMetrics() {
     quarantined,
     alerts,
     alertPublishFailures,
-    alertWebhookDropped,
-    alertWebhookQueued,
+    alertsDelivered,
+    alertDeadLetters,
+    alertDeliveryFailures,
+    alertsUndelivered,
+    historyRebuilds,
     batchFailures,
     batchDuration,
     decisionLatency,
-    streamLag,
   };
 }
 

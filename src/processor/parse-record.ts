@@ -19,13 +19,7 @@ export function parseRecord(record: ConsumedRecord, source: string): ParsedRecor
   const text = record.data.toString("utf8");
   const quarantine = (reason: string): ParsedRecord => ({
     ok: false,
-    quarantine: {
-      source,
-      sequenceNumber: record.sequenceNumber,
-      partitionKey: storable(record.partitionKey),
-      reason: storable(reason),
-      payload: storable(text.slice(0, MAX_QUARANTINED_PAYLOAD)),
-    },
+    quarantine: quarantineRow(record, source, reason),
   });
   let json: unknown;
   try {
@@ -41,6 +35,24 @@ export function parseRecord(record: ConsumedRecord, source: string): ParsedRecor
   const result = streamEnvelopeSchema.safeParse(json);
   if (!result.success) return quarantine(toValidationError(result.error, "", json).message);
   return { ok: true, record, envelope: result.data as StreamEnvelope };
+}
+
+/**
+ * A record's quarantine row with its reason: the payload cut to what an investigation needs,
+ * and the text fields made storable, card numbers masked.
+ */
+export function quarantineRow(
+  record: ConsumedRecord,
+  source: string,
+  reason: string,
+): QuarantineRecord {
+  return {
+    source,
+    sequenceNumber: record.sequenceNumber,
+    partitionKey: storable(record.partitionKey),
+    reason: storable(reason),
+    payload: storable(record.data.toString("utf8").slice(0, MAX_QUARANTINED_PAYLOAD)),
+  };
 }
 
 /**

@@ -1,13 +1,22 @@
 import type { AlertPublisher } from "../alerts/publisher.ts";
 import type { HistoryStore } from "../history/types.ts";
-import type { AlertDraft, Ledger, LedgerRecord } from "../ledger/types.ts";
+import type { Alert, AlertDraft, Ledger, LedgerRecord, QuarantineRecord } from "../ledger/types.ts";
 import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { CompiledRuleset } from "../rules/types.ts";
 import type { BatchResponse, ConsumedRecord } from "../stream/types.ts";
 import type { StreamEnvelope } from "../transaction/types.ts";
+import { failureRunsOf } from "./failure-runs.ts";
 import { historyItemOf } from "./history-item.ts";
-import { parseRecord } from "./parse-record.ts";
+import { noteIncompleteHistory, raisesAlert } from "./history-note.ts";
+import { parseRecord, quarantineRow } from "./parse-record.ts";
+import { type QuarantineKind, reportQuarantined } from "./quarantine-report.ts";
+import { refusalOf } from "./refusal.ts";
+import { settleInOrder } from "./settle-in-order.ts";
+
+/** Extra attempts of a refused batch (and of the one record left) before it is split (quarantined). */
+const REFUSAL_RETRIES = 2;
+const REFUSAL_RETRY_PAUSE_MS = 50;
 
 export interface ProcessorDeps {
   history: HistoryStore;
@@ -23,13 +32,24 @@ export interface ProcessorDeps {
    */
   source: string;
   now?: () => number;
+  /** Told how many records were newly quarantined (the Lambda publishes it to CloudWatch). */
+  onQuarantined?: (kind: QuarantineKind, count: number) => void;
+}
+
+/** One record of a batch in stream order: a valid envelope, or a malformed record's row. */
+interface Unit {
+  /** Its index in the batch, from which a failure hands the batch back. */
+  index: number;
+  record: ConsumedRecord;
+  envelope?: StreamEnvelope;
+  quarantine?: QuarantineRecord;
 }
 
 /** Alerts for a review/block decision: one per rule that contributed (unique per tx and rule). */
 function alertDrafts(record: LedgerRecord): AlertDraft[] {
   const { tx, decision } = record;
   if (decision.action === "allow") return [];
-  return decision.reasons.map((reason) => ({
+  return decision.reasons.filter(raisesAlert).map((reason) => ({
     merchantId: tx.merchantId,
     transactionId: tx.transactionId,
     customerId: tx.customerId,
@@ -53,8 +73,11 @@ export function sourceOf(record: ConsumedRecord, stream: string): string {
  * The one processing function (PRC-1), called by the Lambda handler and the local poller:
  * parse -> 24 h history (one script per transaction, one round trip) -> rules -> one ledger
  * transaction -> publish alerts. Every step is idempotent by transaction id, so a redelivered
- * batch changes nothing. A dependency failure fails the whole batch (reported per record, so
- * the stream redelivers from the first); malformed records are quarantined, not failed.
+ * batch changes nothing. Malformed records are quarantined, not failed. A record the ledger or
+ * the history refuses for good (REL-5, see refusalOf) is found by splitting the batch and
+ * quarantined, and the records around it are committed in order (settleInOrder). A dependency
+ * failure hands the batch back from the first record not committed, so the stream redelivers
+ * from there; it never quarantines anything.
  */
 export async function processBatch(
   records: ConsumedRecord[],
@@ -63,68 +86,103 @@ export async function processBatch(
   const started = process.hrtime.bigint();
   const now = deps.now ?? Date.now;
   const ruleset = deps.ruleset();
-  const envelopes: StreamEnvelope[] = [];
-  const quarantined = [];
+  const units: Unit[] = [];
   // A producer retry can put the same transaction twice in one batch; the first one counts.
   const seen = new Set<string>();
-  for (const record of records) {
+  for (const [index, record] of records.entries()) {
     const parsed = parseRecord(record, sourceOf(record, deps.source));
     if (!parsed.ok) {
-      quarantined.push(parsed.quarantine);
+      units.push({ index, record, quarantine: parsed.quarantine });
       continue;
     }
     const key = `${parsed.envelope.tx.merchantId}\u0000${parsed.envelope.tx.transactionId}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    envelopes.push(parsed.envelope);
+    units.push({ index, record, envelope: parsed.envelope });
   }
 
-  try {
-    const at = now();
-    const items = envelopes.map((env) => historyItemOf(env, ruleset.plan(env.tx)));
-    const histories = await deps.history.recordBatch(items, at);
-    const decidedAt = new Date(at).toISOString();
-    const ledgerRecords: LedgerRecord[] = envelopes.map((env, i) => ({
-      tx: env.tx,
-      receivedAt: env.receivedAt,
-      decision: {
-        ...ruleset.evaluate(env.tx, items[i]!.eventTime, histories[i]!),
-        decidedAt,
-      },
-    }));
-    const drafts = ledgerRecords.flatMap(alertDrafts);
-    const result = await deps.ledger.commitBatch(ledgerRecords, drafts, quarantined);
-    observe(deps, result.inserted, result.quarantined, result.alerts.length, now());
-    if (result.alerts.length > 0) {
-      try {
-        await deps.alerts.publish(result.alerts);
-      } catch (error) {
-        // Stored alerts stay queryable; delivery is best effort and counted.
-        deps.metrics?.alertPublishFailures.inc(result.alerts.length);
-        deps.log.warn({ err: error, alerts: result.alerts.length }, "alert publish failed");
-      }
-    }
+  const created: Alert[] = [];
+  const unsettled = await settleInOrder(units, {
+    commit: async (slice) => {
+      created.push(...(await commitUnits(slice, ruleset, deps, now)));
+    },
+    quarantine: (unit, reason) => quarantineRefused(unit, reason, deps),
+    refusal: refusalOf,
+    retries: REFUSAL_RETRIES,
+    retryPauseMs: REFUSAL_RETRY_PAUSE_MS,
+  });
+  // What was committed stays committed, and its alerts are not created again on redelivery.
+  await publish(created, deps);
+  const runs = failureRunsOf(deps.log);
+  const partition = records[0] === undefined ? deps.source : sourceOf(records[0], deps.source);
+  if (unsettled === undefined) {
+    runs.succeeded(deps.log, partition);
     deps.metrics?.batchDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
     return { batchItemFailures: [] };
+  }
+  deps.metrics?.batchFailures.inc();
+  runs.failed(deps.log, partition, unsettled.error, records.length);
+  const from = units[unsettled.failedAt]!.index;
+  return {
+    batchItemFailures: records.slice(from).map((r) => ({ itemIdentifier: r.sequenceNumber })),
+  };
+}
+
+/**
+ * Decides and commits one slice of a batch in one ledger transaction: history, rules, then the
+ * records with their alerts and the slice's malformed records. Returns the alerts it created.
+ */
+async function commitUnits(
+  units: readonly Unit[],
+  ruleset: CompiledRuleset,
+  deps: ProcessorDeps,
+  now: () => number,
+): Promise<Alert[]> {
+  const envelopes = units.flatMap((u) => (u.envelope === undefined ? [] : [u.envelope]));
+  const quarantined = units.flatMap((u) => (u.quarantine === undefined ? [] : [u.quarantine]));
+  const at = now();
+  const items = envelopes.map((env) => historyItemOf(env, ruleset.plan(env.tx)));
+  const histories = await deps.history.recordBatch(items, at);
+  const decidedAt = new Date(at).toISOString();
+  const ledgerRecords: LedgerRecord[] = envelopes.map((env, i) => ({
+    tx: env.tx,
+    receivedAt: env.receivedAt,
+    decision: {
+      ...noteIncompleteHistory(
+        ruleset.evaluate(env.tx, items[i]!.eventTime, histories[i]!),
+        histories[i]!,
+      ),
+      decidedAt,
+    },
+  }));
+  const drafts = ledgerRecords.flatMap(alertDrafts);
+  const result = await deps.ledger.commitBatch(ledgerRecords, drafts, quarantined);
+  observe(deps, result.inserted, result.alerts.length, now());
+  // Counted only when new: a redelivered batch finds its malformed records stored already.
+  if (result.quarantined > 0) reportQuarantined(deps, quarantined, "malformed");
+  return result.alerts;
+}
+
+/** Stores the record refused for good in quarantine instead, and raises the operator's alert. */
+async function quarantineRefused(unit: Unit, reason: string, deps: ProcessorDeps): Promise<void> {
+  const row = quarantineRow(unit.record, sourceOf(unit.record, deps.source), reason);
+  const result = await deps.ledger.commitBatch([], [], [row]);
+  const kind = unit.envelope === undefined ? "malformed" : "refused";
+  if (result.quarantined > 0) reportQuarantined(deps, [row], kind);
+}
+
+async function publish(alerts: Alert[], deps: ProcessorDeps): Promise<void> {
+  if (alerts.length === 0) return;
+  try {
+    await deps.alerts.publish(alerts);
   } catch (error) {
-    deps.metrics?.batchFailures.inc();
-    deps.log.error(
-      { err: error, records: records.length },
-      "batch failed; handing back for redelivery",
-    );
-    return {
-      batchItemFailures: records.map((r) => ({ itemIdentifier: r.sequenceNumber })),
-    };
+    // Stored alerts stay queryable; delivery is best effort and counted.
+    deps.metrics?.alertPublishFailures.inc(alerts.length);
+    deps.log.warn({ err: error, alerts: alerts.length }, "alert publish failed");
   }
 }
 
-function observe(
-  deps: ProcessorDeps,
-  inserted: LedgerRecord[],
-  quarantined: number,
-  alerts: number,
-  at: number,
-): void {
+function observe(deps: ProcessorDeps, inserted: LedgerRecord[], alerts: number, at: number): void {
   const metrics = deps.metrics;
   if (metrics === undefined) return;
   for (const record of inserted) {
@@ -132,6 +190,5 @@ function observe(
     for (const reason of record.decision.reasons) metrics.ruleHits.inc({ rule: reason.rule });
     metrics.decisionLatency.observe((at - Date.parse(record.receivedAt)) / 1000);
   }
-  if (quarantined > 0) metrics.quarantined.inc(quarantined);
   if (alerts > 0) metrics.alerts.inc(alerts);
 }

@@ -17,6 +17,7 @@ import {
   validKeyId,
   validMerchantId,
 } from "./key-admin.ts";
+import { validQuarantineLimit } from "./quarantine-admin.ts";
 
 /**
  * The embedded ledger has one owner: the running `txwatch start`. So that `txwatch keys ...`,
@@ -32,6 +33,7 @@ export type AdminRequest =
   | { command: "keys-revoke"; id: string }
   | { command: "keys-rotate"; merchant: string; expiresIn?: string; grace?: string }
   | { command: "verify-ledger" }
+  | { command: "quarantine-list"; limit: number }
   | { command: "replay"; ruleset: string; options: BacktestOptions };
 
 /** The commands, each with the fields it accepts (besides `command`). */
@@ -41,6 +43,7 @@ const FIELDS = {
   "keys-revoke": ["id"],
   "keys-rotate": ["merchant", "expiresIn", "grace"],
   "verify-ledger": [],
+  "quarantine-list": ["limit"],
   replay: ["ruleset", "options"],
 } as const satisfies Record<AdminRequest["command"], readonly string[]>;
 
@@ -115,6 +118,8 @@ export function parseAdminRequest(body: unknown): AdminRequest {
       return { command, id: validKeyId(body.id, "id") };
     case "verify-ledger":
       return { command };
+    case "quarantine-list":
+      return { command, limit: validQuarantineLimit(body.limit, "limit") };
     case "replay": {
       const ruleset = body.ruleset;
       if (typeof ruleset !== "string" || ruleset.length === 0 || ruleset.length > 4096)
@@ -179,6 +184,8 @@ async function answer(ledger: Ledger, req: AdminRequest): Promise<unknown> {
     }
     case "verify-ledger":
       return ledger.verifyChain();
+    case "quarantine-list":
+      return { quarantined: await ledger.listQuarantine(req.limit) };
     case "replay":
       return backtest(ledger, loadRuleset(req.ruleset), req.options);
   }

@@ -5,6 +5,8 @@ import { decodeTokenKey, loadConfig } from "../config.ts";
 import { ApiError } from "../errors.ts";
 import { createLogger } from "../observability/logger.ts";
 import { createMetrics } from "../observability/metrics.ts";
+import type { AlertOutbox } from "../outbox/alert-outbox.ts";
+import { startConfiguredOutbox } from "../outbox/configured-outbox.ts";
 import { type LedgerAlertFeed, startLedgerAlertFeed } from "../outbox/ledger-alert-feed.ts";
 import { KinesisStream, kinesisClientFrom } from "../stream/index.ts";
 import { openAwsStores, requiredStreamName, tokenKeyText } from "./aws-stores.ts";
@@ -20,7 +22,9 @@ export interface ApiServer {
  * the Lambda processor (same schema, key prefix and stream), from process.env and Secrets
  * Manager. Processing runs in the Lambda function fed by the Kinesis event source mapping.
  * It connects as the application role and never migrates: the owner step does
- * (src/handlers/admin.ts, AWS-3).
+ * (src/handlers/admin.ts, AWS-3). It also delivers the ledger's alerts to SNS (ALERT_TOPIC_ARN)
+ * and the webhook when one is configured (the alert outbox, REL-6): every task runs the
+ * outbox, and a lease on each channel's cursor lets one task at a time deliver it.
  */
 export async function startApiServer(): Promise<ApiServer> {
   const config = loadConfig({ ...process.env, HOST: process.env.HOST ?? "0.0.0.0" });
@@ -34,6 +38,7 @@ export async function startApiServer(): Promise<ApiServer> {
     settleAll([() => history.close(), () => ledger.close(), async () => stream?.close()]);
   let app: FastifyInstance | undefined;
   let alertFeed: LedgerAlertFeed | undefined;
+  let outbox: AlertOutbox | undefined;
   try {
     stream = new KinesisStream(
       kinesisClientFrom({
@@ -43,6 +48,7 @@ export async function startApiServer(): Promise<ApiServer> {
       streamName,
     );
     const hub = new AlertHub();
+    const metrics = createMetrics();
     app = await buildApp(
       {
         ledger,
@@ -50,7 +56,7 @@ export async function startApiServer(): Promise<ApiServer> {
         stream,
         tokenKey,
         hub,
-        metrics: createMetrics(),
+        metrics,
         log,
         rateLimitPerMinute: config.TXWATCH_RATE_LIMIT,
         bodyLimitBytes: config.TXWATCH_BODY_LIMIT_BYTES,
@@ -63,19 +69,35 @@ export async function startApiServer(): Promise<ApiServer> {
     await app.listen({ port: config.PORT, host: config.HOST });
     // Alerts are raised in the Lambda: the live streams hear them from the ledger (AWS-4).
     alertFeed = await startLedgerAlertFeed({ ledger, hub, log });
+    outbox = await startConfiguredOutbox(config, {
+      ledger,
+      log,
+      metrics,
+      channels: ["sns", "webhook"],
+    });
   } catch (error) {
     // Whatever was made is closed, the app too (its onClose hooks), then the error is the
     // caller's: a port in use must not leave connections keeping the process alive.
     const made = app;
-    await settleAll([async () => made?.close(), closeStores]).catch(() => {});
+    const feed = alertFeed;
+    await settleAll([async () => feed?.stop(), async () => made?.close(), closeStores]).catch(
+      () => {},
+    );
     throw error;
   }
-  const started = { app, alertFeed };
+  const started = { app, alertFeed, outbox };
   return {
     app: started.app,
     // Every step is tried even when one fails (a ledger that cannot close must not leave Redis
-    // open); the first failure is then thrown.
-    stop: () => settleAll([() => started.alertFeed.stop(), () => started.app.close(), closeStores]),
+    // open); the first failure is then thrown. The outbox stops first and hands its leases
+    // over, so another task delivers at once.
+    stop: () =>
+      settleAll([
+        async () => started.outbox?.stop(),
+        () => started.alertFeed.stop(),
+        () => started.app.close(),
+        closeStores,
+      ]),
   };
 }
 

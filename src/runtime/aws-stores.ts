@@ -6,6 +6,7 @@ import type { PoolConfig } from "pg";
 import type { Config } from "../config.ts";
 import { ValidationError } from "../errors.ts";
 import { RedisHistoryStore } from "../history/index.ts";
+import type { RedisHistoryOptions } from "../history/redis-history.ts";
 import {
   type CredentialProvider,
   type CredentialSource,
@@ -221,15 +222,23 @@ export async function tokenKeyText(
  * The ledger and the history store as both AWS entries (Lambda processor, API container) open
  * them: the same schema and key prefix from the configuration, or the API would read other
  * tables and keys than the processor writes. Neither migrates: the owner step does (AWS-3).
+ * `historyOptions` gives the processor's history store what it needs from the ledger (its
+ * rebuild, REL-6); the API's store only claims ids and reads.
  */
 export async function openAwsStores(
   config: Config,
+  historyOptions?: (ledger: SqlLedger) => RedisHistoryOptions,
 ): Promise<{ ledger: SqlLedger; history: RedisHistoryStore }> {
   const ledger = await openConfiguredLedger(config);
   try {
     return {
       ledger,
-      history: new RedisHistoryStore(await connectRedis(config), config.TXWATCH_REDIS_PREFIX),
+      history: new RedisHistoryStore(
+        await connectRedis(config),
+        config.TXWATCH_REDIS_PREFIX,
+        undefined,
+        historyOptions?.(ledger),
+      ),
     };
   } catch (error) {
     await ledger.close();

@@ -23,8 +23,24 @@ function alive(pid: number): boolean {
   }
 }
 
+/**
+ * What the directory is locked for, which decides the remedy a refusal names: a monitor on the
+ * embedded ledger, a one-off command on it (migrate, replay, archive), or only the local stream
+ * of a monitor whose ledger is PostgreSQL.
+ */
+export type DataDirUse = "embedded-ledger" | "command" | "local-stream";
+
+const REMEDIES: Record<DataDirUse, string> = {
+  "embedded-ledger":
+    "stop it first; to run a second monitor on the same ledger, point both at PostgreSQL (DATABASE_URL) with their own TXWATCH_DATA_DIR",
+  command:
+    "stop it first: the embedded ledger has one owner (the keys and verify-ledger commands reach it through the running monitor; others need it stopped)",
+  "local-stream":
+    "stop it first, or give this monitor its own TXWATCH_DATA_DIR: the local stream has one owner (monitors share the PostgreSQL ledger, not a stream directory)",
+};
+
 /** Takes the data directory for this process; returns the release function. */
-export function lockDataDir(dir: string): () => void {
+export function lockDataDir(dir: string, use: DataDirUse = "embedded-ledger"): () => void {
   const path = join(dir, "txwatch.pid");
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
@@ -36,7 +52,7 @@ export function lockDataDir(dir: string): () => void {
       if (Number.isInteger(holder) && holder !== process.pid && alive(holder)) {
         throw new ValidationError(
           "TXWATCH_DATA_DIR",
-          `${dir} is in use by txwatch (pid ${holder}); stop it first, or point DATABASE_URL at PostgreSQL to share the ledger`,
+          `${dir} is in use by txwatch (pid ${holder}); ${REMEDIES[use]}`,
         );
       }
       rmSync(path, { force: true }); // stale: its process is gone

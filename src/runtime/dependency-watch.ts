@@ -46,6 +46,7 @@ export function watchStream(stream: Stream, observer: ConnectionObserver): Strea
         return handler(records);
       }, options);
     },
+    ...(stream.progress !== undefined && { progress: () => stream.progress!() }),
     ping: () => observeCall(observer, () => stream.ping()),
     close: () => stream.close(),
   };

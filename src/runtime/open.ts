@@ -2,7 +2,6 @@ import { join } from "node:path";
 import { Redis } from "ioredis";
 import { AlertHub } from "../alerts/hub.ts";
 import { type AlertPublisher, fanOut } from "../alerts/publisher.ts";
-import { webhookPublisher } from "../alerts/webhook.ts";
 import { type Config, decodeTokenKey } from "../config.ts";
 import { MemoryHistoryStore, RedisHistoryStore } from "../history/index.ts";
 import type { HistoryStore } from "../history/types.ts";
@@ -16,13 +15,14 @@ import {
 } from "../observability/dependency-state.ts";
 import type { Logger } from "../observability/logger.ts";
 import { createMetrics, type Metrics } from "../observability/metrics.ts";
+import { startConfiguredOutbox } from "../outbox/configured-outbox.ts";
 import { defaultRuleset, loadRuleset } from "../rules/index.ts";
 import type { CompiledRuleset } from "../rules/types.ts";
 import { KinesisStream, kinesisClientFrom, LocalLogStream } from "../stream/index.ts";
 import type { Stream } from "../stream/types.ts";
-import { ensureDataDir, localTokenKey, lockDataDir } from "./data-dir.ts";
+import { type DataDirUse, ensureDataDir, localTokenKey, lockDataDir } from "./data-dir.ts";
 import { watchRedis, watchStream } from "./dependency-watch.ts";
-import { warmHistory } from "./warm-history.ts";
+import { historyRebuildFrom } from "./history-rebuild.ts";
 
 /** Everything one process of the monitor uses, opened from the configuration. */
 export interface Runtime {
@@ -53,6 +53,7 @@ export interface Runtime {
 export async function openLedger(
   config: Config,
   observer?: ConnectionObserver,
+  use: DataDirUse = "embedded-ledger",
 ): Promise<{ ledger: SqlLedger; release: () => void }> {
   if (config.DATABASE_URL !== undefined) {
     const ledger = await openPostgresLedger({
@@ -63,7 +64,7 @@ export async function openLedger(
     return { ledger, release: () => {} };
   }
   ensureDataDir(config.TXWATCH_DATA_DIR);
-  const release = lockDataDir(config.TXWATCH_DATA_DIR);
+  const release = lockDataDir(config.TXWATCH_DATA_DIR, use);
   try {
     const ledger = await openEmbeddedLedger({ dataDir: join(config.TXWATCH_DATA_DIR, "ledger") });
     return { ledger, release };
@@ -92,19 +93,28 @@ function openStream(config: Config, log: Logger, observer: ConnectionObserver): 
       region: config.AWS_REGION,
       ...(config.KINESIS_ENDPOINT && { endpoint: config.KINESIS_ENDPOINT }),
     });
-    return new KinesisStream(client, config.KINESIS_STREAM_NAME!, { onError, put: { onError } });
+    return new KinesisStream(client, config.KINESIS_STREAM_NAME!, {
+      onError,
+      put: { onError },
+      stuckAfterMs: config.TXWATCH_STUCK_AFTER_SECONDS * 1000,
+    });
   }
   ensureDataDir(config.TXWATCH_DATA_DIR);
   return new LocalLogStream({
     partitions: config.TXWATCH_PARTITIONS,
+    maxPendingRecords: config.TXWATCH_MAX_BACKLOG,
     dir: join(config.TXWATCH_DATA_DIR, "stream"),
     onError,
+    stuckAfterMs: config.TXWATCH_STUCK_AFTER_SECONDS * 1000,
   });
 }
 
 export async function openRuntime(config: Config, log: Logger): Promise<Runtime> {
   const closers: (() => Promise<void> | void)[] = [];
   const dependencies = trackDependencies(log);
+  // Before the stores: the history store counts its rebuilds (REL-6).
+  const metrics = createMetrics();
+  registerDependencyGauge(metrics.registry, dependencies);
   const close = async () => {
     // First: what fails while the connections close is no outage.
     for (const tracker of Object.values(dependencies)) tracker.close();
@@ -127,14 +137,16 @@ export async function openRuntime(config: Config, log: Logger): Promise<Runtime>
         }),
         dependencies.history,
       );
-      history = new RedisHistoryStore(redis, config.TXWATCH_REDIS_PREFIX);
+      // Redis that comes back empty is rebuilt from the ledger before decisions resume (REL-6).
+      const rebuild = historyRebuildFrom(ledger, { log, store: "redis", metrics });
+      history = new RedisHistoryStore(redis, config.TXWATCH_REDIS_PREFIX, undefined, { rebuild });
     } else {
-      history = new MemoryHistoryStore();
-      // The in-process history starts empty; rebuild the last 24 h from the ledger so a restart
-      // does not forget velocity.
-      const warmed = await warmHistory(ledger, history, Date.now());
-      if (warmed > 0)
-        log.info({ transactions: warmed }, "in-memory history rebuilt from the ledger");
+      // The in-process history starts empty: the last 24 h are replayed from the ledger in the
+      // background, so the API listens at once and the first batch waits for the whole day.
+      const rebuild = historyRebuildFrom(ledger, { log, store: "memory" });
+      const memory = new MemoryHistoryStore({ rebuild });
+      memory.whenComplete().catch(() => {}); // logged by the rebuild; the next batch retries it
+      history = memory;
     }
     closers.push(() => history.close());
 
@@ -142,7 +154,7 @@ export async function openRuntime(config: Config, log: Logger): Promise<Runtime>
       // The local stream has one owner too: two monitors on one directory would append to and
       // consume the same segments. The embedded ledger took this lock already.
       ensureDataDir(config.TXWATCH_DATA_DIR);
-      closers.push(lockDataDir(config.TXWATCH_DATA_DIR));
+      closers.push(lockDataDir(config.TXWATCH_DATA_DIR, "local-stream"));
     }
     const stream = watchStream(openStream(config, log, dependencies.stream), dependencies.stream);
     closers.push(() => stream.close());
@@ -153,13 +165,17 @@ export async function openRuntime(config: Config, log: Logger): Promise<Runtime>
         : decodeTokenKey(config.TXWATCH_TOKEN_KEY);
     const hub = new AlertHub();
     const publishers: AlertPublisher[] = [hub];
-    const metrics = createMetrics();
-    registerDependencyGauge(metrics.registry, dependencies);
-    if (config.ALERT_WEBHOOK_URL !== undefined) {
-      // Delivers in the background; on stop, what is still queued gets a few seconds.
-      const webhook = webhookPublisher({ url: config.ALERT_WEBHOOK_URL, log, metrics });
-      publishers.push(webhook);
-      closers.push(() => webhook.close(5000));
+    // The webhook is delivered from the ledger (REL-6); the processor's publish after each
+    // commit only wakes the outbox, so an alert goes out at once and none waits in memory.
+    const outbox = await startConfiguredOutbox(config, {
+      ledger,
+      log,
+      metrics,
+      channels: ["webhook"],
+    });
+    if (outbox !== undefined) {
+      publishers.push(outbox);
+      closers.push(() => outbox.stop());
     }
     return {
       config,

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { buildApp } from "../api/app.ts";
 import type { ApiDeps } from "../api/types.ts";
+import { registerStreamGauges } from "../observability/stream-gauges.ts";
 import { type ProcessorDeps, processBatch } from "../processor/process-batch.ts";
 import type { Consumer } from "../stream/types.ts";
 import type { Runtime } from "./open.ts";
@@ -75,6 +76,8 @@ export async function startPipeline(
     metrics: runtime.metrics,
     source: runtime.source,
   };
+  const progress = runtime.stream.progress?.bind(runtime.stream);
+  if (progress !== undefined) registerStreamGauges(runtime.metrics.registry, progress);
   const app = await buildApp(api);
   let consumer: Consumer | undefined;
   try {

@@ -27,8 +27,20 @@ export interface ItemOutcome {
 }
 
 export type DecisionOutcome =
-  | { state: "decided"; action: Action; latencyMs?: number }
+  | { state: "decided"; action: Action; latencyMs?: number; rules?: string[] }
   | { state: "pending"; retryAfterMs?: number };
+
+/** The outcome code of an item whose request never got an answer. */
+export const NETWORK_FAILURE = "TXW_SIM_NETWORK";
+
+/** "ECONNREFUSED", "timed out", ...: what fetch's error says of the connection, on one line. */
+export function networkReason(error: unknown): string {
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
+  if (typeof cause?.code === "string") return cause.code;
+  if (error instanceof Error && error.name === "TimeoutError") return "no answer in time";
+  const text = error instanceof Error ? error.message : String(error);
+  return text.split("\n")[0] ?? "network error";
+}
 
 /** Sleeps, waking early (without throwing) when the run is aborted. */
 export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -135,8 +147,8 @@ export async function postBatch(
         signal: signalFor(client),
       });
     } catch (error) {
-      last = { status: "failed", errorCode: "TXW_SIM_NETWORK", errorMessage: String(error) };
-      await sleep(backoffMs(attempt), client.signal);
+      last = { status: "failed", errorCode: NETWORK_FAILURE, errorMessage: networkReason(error) };
+      if (attempt < client.maxRetries) await sleep(backoffMs(attempt), client.signal);
       continue;
     }
     if (res.status === 200 || res.status === 202) {
@@ -178,9 +190,14 @@ function decisionOf(body: unknown): Decided | undefined {
   const received = typeof body.receivedAt === "string" ? Date.parse(body.receivedAt) : Number.NaN;
   const decided = typeof decidedAt === "string" ? Date.parse(decidedAt) : Number.NaN;
   const latencyMs = decided - received;
-  return Number.isFinite(latencyMs)
-    ? { state: "decided", action, latencyMs }
-    : { state: "decided", action };
+  const reasons = Array.isArray(body.decision.reasons) ? body.decision.reasons : [];
+  const rules = reasons.flatMap((r) => (isRecord(r) && typeof r.rule === "string" ? [r.rule] : []));
+  return {
+    state: "decided",
+    action,
+    ...(Number.isFinite(latencyMs) && { latencyMs }),
+    ...(rules.length > 0 && { rules }),
+  };
 }
 
 function pendingAfter(res: Response): { state: "pending"; retryAfterMs?: number } {

@@ -104,8 +104,9 @@ export async function collectDecisions(
 
 function apply(
   record: TxRecord,
-  decision: { action: TxRecord["action"]; latencyMs?: number },
+  decision: { action: TxRecord["action"]; latencyMs?: number; rules?: string[] },
 ): void {
   record.action = decision.action;
   if (decision.latencyMs !== undefined) record.latencyMs = decision.latencyMs;
+  if (decision.rules !== undefined) record.rules = decision.rules;
 }

@@ -4,6 +4,7 @@ import {
   type ClientOptions,
   type FetchLike,
   type ItemOutcome,
+  NETWORK_FAILURE,
   postBatch,
   sleep,
 } from "./client.ts";
@@ -150,6 +151,7 @@ export async function runSimulation(
   let completed = 0;
   const inFlight = new Set<Promise<void>>();
   let fatal: unknown;
+  let answered = false;
   const dispatch = (count: number) => {
     const now = Date.now();
     const batch: { planned: PlannedTx; tx: TransactionInput }[] = [];
@@ -173,6 +175,15 @@ export async function runSimulation(
       batch.map((b) => b.tx),
     )
       .then((outcomes) => {
+        if (outcomes.some((o) => o.errorCode !== NETWORK_FAILURE)) answered = true;
+        else if (!answered && !io.signal?.aborted) {
+          // Not one answer yet, after every retry: the address is wrong or the monitor is not
+          // running. Saying so beats summarizing a run in which nothing was sent.
+          fatal ??= new Error(
+            `cannot reach the monitor at ${options.url} (${outcomes[0]?.errorMessage ?? "no answer"}); is it running?`,
+          );
+          return;
+        }
         for (const [i, b] of batch.entries()) records.push(recordOf(b, outcomes[i]!));
         completed += batch.length;
         io.onProgress?.(completed, total);

@@ -15,6 +15,8 @@ export interface TxRecord {
   action?: Action;
   /** decidedAt - receivedAt, as the monitor reported them. */
   latencyMs?: number;
+  /** The rules in the decision's reasons. */
+  rules?: string[];
 }
 
 export interface LabelSummary {
@@ -36,6 +38,8 @@ export interface LabelSummary {
   burstsFlagged: number;
   /** burstsFlagged / burstsDecided in percent: a pattern is caught if any of its steps is. */
   caughtPct: number | null;
+  /** The rules that fired on the label's transactions, most frequent first, with their counts. */
+  rules: { rule: string; count: number }[];
 }
 
 export interface SimulationSummary {
@@ -94,6 +98,9 @@ function summarizeLabel(label: Label, records: TxRecord[]): LabelSummary {
   }
   const burstsDecided = [...bursts.values()].filter((b) => b.decided).length;
   const burstsFlagged = [...bursts.values()].filter((b) => b.flagged).length;
+  const rules = new Map<string, number>();
+  for (const r of records)
+    for (const rule of r.rules ?? []) rules.set(rule, (rules.get(rule) ?? 0) + 1);
   return {
     label,
     bursts: bursts.size,
@@ -108,6 +115,9 @@ function summarizeLabel(label: Label, records: TxRecord[]): LabelSummary {
     burstsDecided,
     burstsFlagged,
     caughtPct: pct(burstsFlagged, burstsDecided),
+    rules: [...rules]
+      .map(([rule, count]) => ({ rule, count }))
+      .sort((a, b) => b.count - a.count || a.rule.localeCompare(b.rule)),
   };
 }
 
@@ -213,6 +223,7 @@ export function formatSummary(summary: SimulationSummary): string {
     burstsDecided: 0,
     burstsFlagged: 0,
     caughtPct: null,
+    rules: [],
   };
   const table = [
     COLUMNS,
@@ -241,6 +252,20 @@ export function formatSummary(summary: SimulationSummary): string {
     render(table[0]!),
     ...table.slice(1).map(render),
   ];
+  lines.push(
+    "",
+    "flagged: the share of a label's decided transactions reviewed or blocked; caught: of its",
+    "bursts (one injected pattern each), those with at least one transaction flagged.",
+  );
+  const fired = summary.labels.filter((l) => l.rules.length > 0);
+  if (fired.length > 0) {
+    lines.push("rules that fired:");
+    const width = Math.max(...fired.map((l) => l.label.length));
+    for (const l of fired) {
+      const list = l.rules.map((r) => `${r.rule} ${r.count}`).join(", ");
+      lines.push(`  ${l.label.padEnd(width)}  ${list}`);
+    }
+  }
   for (const r of summary.rejections) {
     lines.push(`rejected ${r.count} x ${r.code}${r.example ? `: ${r.example}` : ""}`);
   }

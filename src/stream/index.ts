@@ -16,4 +16,5 @@ export {
 } from "./limits.ts";
 export { type LocalLogOptions, LocalLogStream } from "./local-log.ts";
 export { partitionOf } from "./partition.ts";
+export { DEFAULT_STUCK_AFTER_MS, type PartitionProgress } from "./progress.ts";
 export type * from "./types.ts";

@@ -10,6 +10,7 @@ import {
 import { type BackoffPolicy, backoffDelay, sleep } from "./backoff.ts";
 import { earliestFailure } from "./batch-result.ts";
 import { Notifier } from "./notifier.ts";
+import { type PartitionProgress, progressOf } from "./progress.ts";
 import type { BatchHandler, ConsumedRecord, ConsumeOptions, Consumer } from "./types.ts";
 
 export interface PollerSettings {
@@ -19,6 +20,16 @@ export interface PollerSettings {
   shardRefreshMs: number;
   retry: BackoffPolicy;
   onError: (error: unknown, context: string) => void;
+  /** See PartitionProgress.stuck. */
+  stuckAfterMs: number;
+}
+
+/** What progress() reports of one shard, as its loop learns it. */
+interface ShardClock {
+  /** When the oldest record not handled yet reached the stream (ms); undefined: caught up. */
+  oldestAt?: number;
+  /** When the loop last handled a record, or started. */
+  advancedAt: number;
 }
 
 const DEFAULT_IDLE_MS = 1000;
@@ -34,6 +45,8 @@ export class ShardPoller implements Consumer {
   private readonly controller = new AbortController();
   private readonly shardsDone = new Notifier();
   private readonly running: Promise<void>;
+  /** The shards being read now. */
+  private readonly clocks = new Map<string, ShardClock>();
 
   constructor(
     private readonly client: KinesisClient,
@@ -53,6 +66,25 @@ export class ShardPoller implements Consumer {
 
   private get signal(): AbortSignal {
     return this.controller.signal;
+  }
+
+  /**
+   * Per shard being read: the age of its oldest record not handled yet, from the records'
+   * arrival times and GetRecords' MillisBehindLatest, and whether it is stuck. Kinesis does not
+   * say how many records are behind, so `records` is absent.
+   */
+  progress(): PartitionProgress[] {
+    const now = Date.now();
+    return [...this.clocks].map(([shardId, clock]) =>
+      progressOf(
+        shardId,
+        undefined,
+        clock.oldestAt,
+        clock.advancedAt,
+        now,
+        this.settings.stuckAfterMs,
+      ),
+    );
   }
 
   private async supervise(): Promise<void> {
@@ -108,6 +140,15 @@ export class ShardPoller implements Consumer {
 
   /** Resolves true once the shard is closed and fully handled, false when stopped. */
   private async runShard(shardId: string): Promise<boolean> {
+    this.clocks.set(shardId, { advancedAt: Date.now() });
+    try {
+      return await this.readShard(shardId, this.clocks.get(shardId)!);
+    } finally {
+      this.clocks.delete(shardId);
+    }
+  }
+
+  private async readShard(shardId: string, clock: ShardClock): Promise<boolean> {
     const idleMs = this.options.idleMs ?? DEFAULT_IDLE_MS;
     const limit = Math.min(this.options.batchSize, MAX_GET_RECORDS_LIMIT);
     let iterator: string | undefined;
@@ -138,6 +179,10 @@ export class ShardPoller implements Consumer {
       }
       // Stopping: leave these unhandled (not checkpointed) rather than start a new batch.
       if (this.signal.aborted) break;
+      const readAt = Date.now();
+      const behindMs = output.MillisBehindLatest ?? 0;
+      // After this response, what waits is no older than its last record: MillisBehindLatest.
+      const restAt = behindMs === 0 ? undefined : readAt - behindMs;
       const records = (output.Records ?? []).map(
         (record): ConsumedRecord => ({
           sequenceNumber: record.SequenceNumber!,
@@ -147,12 +192,14 @@ export class ShardPoller implements Consumer {
         }),
       );
       if (records.length === 0) {
+        clock.oldestAt = restAt;
         iterator = output.NextShardIterator;
         if (iterator === undefined) return true;
         // Behind the tip but handed nothing (a gap in the shard): read on without idling.
         if ((output.MillisBehindLatest ?? 0) === 0) await sleep(idleMs, this.signal);
         continue;
       }
+      clock.oldestAt = arrivalOf(output, 0) ?? restAt ?? readAt;
       let failedAt: number;
       try {
         failedAt = earliestFailure(records, await this.handler(records));
@@ -162,7 +209,11 @@ export class ShardPoller implements Consumer {
       }
       const handled = failedAt === -1 ? records.length : failedAt;
       const lastHandled = records[handled - 1];
-      if (lastHandled !== undefined) this.checkpoints.set(shardId, lastHandled.sequenceNumber);
+      if (lastHandled !== undefined) {
+        this.checkpoints.set(shardId, lastHandled.sequenceNumber);
+        clock.advancedAt = Date.now();
+        clock.oldestAt = failedAt === -1 ? restAt : (arrivalOf(output, failedAt) ?? clock.oldestAt);
+      }
       if (failedAt === -1) {
         retryAt = undefined;
         failures = 0;
@@ -200,4 +251,9 @@ export class ShardPoller implements Consumer {
     if (output.ShardIterator === undefined) throw new Error(`no iterator for shard ${shardId}`);
     return output.ShardIterator;
   }
+}
+
+/** When the `index`th record of a GetRecords response reached the stream (ms), if it says. */
+function arrivalOf(output: GetRecordsCommandOutput, index: number): number | undefined {
+  return output.Records?.[index]?.ApproximateArrivalTimestamp?.getTime();
 }

@@ -8,6 +8,7 @@ import type { BackoffPolicy } from "./backoff.ts";
 import { checkConsumeOptions } from "./batch-result.ts";
 import { ShardPoller } from "./kinesis-poller.ts";
 import { type PutRetryOptions, putRecordsWithRetry } from "./kinesis-producer.ts";
+import { DEFAULT_STUCK_AFTER_MS, type PartitionProgress } from "./progress.ts";
 import type {
   BatchHandler,
   ConsumeOptions,
@@ -67,6 +68,8 @@ export interface KinesisStreamOptions {
   retry?: BackoffPolicy;
   /** Told about errors the stream recovers from itself (retried requests, handler throws). */
   onError?: (error: unknown, context: string) => void;
+  /** See PartitionProgress.stuck. @default 60000 */
+  stuckAfterMs?: number;
 }
 
 /**
@@ -77,6 +80,7 @@ export interface KinesisStreamOptions {
 export class KinesisStream implements Stream {
   private readonly checkpoints = new Map<string, string>();
   private readonly consumers = new Set<Consumer>();
+  private readonly pollers = new Set<ShardPoller>();
 
   constructor(
     readonly client: KinesisClient,
@@ -107,16 +111,24 @@ export class KinesisStream implements Stream {
         shardRefreshMs: this.options.shardRefreshMs ?? 30_000,
         retry: this.options.retry ?? { baseMs: 100, maxMs: 5000 },
         onError: this.options.onError ?? (() => {}),
+        stuckAfterMs: this.options.stuckAfterMs ?? DEFAULT_STUCK_AFTER_MS,
       },
     );
     const consumer: Consumer = {
       stop: async () => {
         await poller.stop();
         this.consumers.delete(consumer);
+        this.pollers.delete(poller);
       },
     };
     this.consumers.add(consumer);
+    this.pollers.add(poller);
     return consumer;
+  }
+
+  /** The shards this process's consumer reads; none without one (Lambda consumes on AWS). */
+  progress(): PartitionProgress[] {
+    return [...this.pollers].flatMap((poller) => poller.progress());
   }
 
   /** Readiness: the stream exists and takes writes. */

@@ -1,5 +1,6 @@
 import { constants } from "node:fs";
 import { access } from "node:fs/promises";
+import { BacklogClock } from "./backlog-clock.ts";
 import { type BackoffPolicy, backoffDelay, sleep } from "./backoff.ts";
 import { checkConsumeOptions, earliestFailure } from "./batch-result.ts";
 import { CheckpointWriter } from "./checkpoint-writer.ts";
@@ -9,6 +10,7 @@ import type { FrameInput } from "./log-frame.ts";
 import { type LogEntry, MemoryPartition, type PartitionLog } from "./log-partition.ts";
 import { Notifier } from "./notifier.ts";
 import { formatSequence, partitionOf } from "./partition.ts";
+import { DEFAULT_STUCK_AFTER_MS, type PartitionProgress, progressOf } from "./progress.ts";
 import type {
   BatchHandler,
   ConsumedRecord,
@@ -41,6 +43,11 @@ export interface LocalLogOptions {
   retry?: BackoffPolicy;
   /** Told about errors the stream recovers from itself (a failed append, a handler throw). */
   onError?: (error: unknown, context: string) => void;
+  /**
+   * A partition whose oldest unhandled record is this old, and whose consumer handled nothing
+   * for as long, is reported stuck by progress() (REL-5). @default 60000
+   */
+  stuckAfterMs?: number;
 }
 
 const DEFAULT_IDLE_MS = 1000;
@@ -65,6 +72,8 @@ export class LocalLogStream implements Stream {
   readonly instanceId: string;
   private readonly logs: PartitionLog[];
   private readonly notifiers: Notifier[];
+  private readonly clocks: BacklogClock[];
+  private readonly stuckAfterMs: number;
   private readonly maxPending: number;
   private readonly retry: BackoffPolicy;
   private readonly onError: (error: unknown, context: string) => void;
@@ -102,6 +111,14 @@ export class LocalLogStream implements Stream {
       this.maxPending = options.maxPendingRecords ?? Number.POSITIVE_INFINITY;
     }
     this.notifiers = this.logs.map(() => new Notifier());
+    this.stuckAfterMs = options.stuckAfterMs ?? DEFAULT_STUCK_AFTER_MS;
+    // Records recovered from disk carry no time: dated by the opening, their age is a floor.
+    const openedAt = Date.now();
+    this.clocks = this.logs.map((log) => {
+      const clock = new BacklogClock(openedAt);
+      if (log.pending() > 0) clock.appended(this.nextSeq - 1, openedAt);
+      return clock;
+    });
   }
 
   async put(records: StreamRecord[]): Promise<PutResult> {
@@ -168,8 +185,11 @@ export class LocalLogStream implements Stream {
         }
         job.done();
       }
-      for (const partition of merged.keys()) {
-        if (!failedPartitions.has(partition)) this.notifiers[partition]!.notify();
+      const appendedAt = Date.now();
+      for (const [partition, entries] of merged) {
+        if (failedPartitions.has(partition)) continue;
+        this.clocks[partition]!.appended(entries.at(-1)!.seq, appendedAt);
+        this.notifiers[partition]!.notify();
       }
     }
     // Cleared with no await after the emptiness check, so no job can be left unwritten.
@@ -207,6 +227,8 @@ export class LocalLogStream implements Stream {
   ): Promise<void> {
     const log = this.logs[partition]!;
     const notifier = this.notifiers[partition]!;
+    const clock = this.clocks[partition]!;
+    clock.started(Date.now());
     const idleMs = options.idleMs ?? DEFAULT_IDLE_MS;
     let cursor = log.committed();
     const checkpoints = new CheckpointWriter(
@@ -246,6 +268,7 @@ export class LocalLogStream implements Stream {
       if (lastHandled !== undefined) {
         cursor = lastHandled.next;
         checkpoints.mark(cursor, lastHandled.seq, handled);
+        clock.handled(lastHandled.seq, Date.now());
       }
       if (failedAt === -1) {
         failures = 0;
@@ -261,6 +284,27 @@ export class LocalLogStream implements Stream {
   /** Records appended and not yet handled successfully, over all partitions. */
   lag(): number {
     return this.logs.reduce((sum, log) => sum + log.pending(), 0);
+  }
+
+  /**
+   * Per partition: the records appended and not yet handled (as checkpointed, which follows the
+   * consumer within checkpointIntervalMs), the age of the oldest of them, and whether it is stuck.
+   */
+  progress(): PartitionProgress[] {
+    const now = Date.now();
+    return this.logs.map((log, partition) => {
+      const clock = this.clocks[partition]!;
+      const records = log.pending();
+      const oldestAt = records === 0 ? undefined : clock.oldestAt();
+      return progressOf(
+        String(partition),
+        records,
+        oldestAt,
+        clock.lastAdvance(),
+        now,
+        this.stuckAfterMs,
+      );
+    });
   }
 
   async ping(): Promise<void> {

@@ -1,3 +1,5 @@
+import type { PartitionProgress } from "./progress.ts";
+
 /** A record to append: partition key = customer id (ING-2), data = JSON StreamEnvelope. */
 export interface StreamRecord {
   partitionKey: string;
@@ -50,6 +52,11 @@ export interface Stream {
   /** Appends records; resolves once they are durably stored (accepted) or definitively failed. */
   put(records: StreamRecord[]): Promise<PutResult>;
   consume(handler: BatchHandler, options: ConsumeOptions): Consumer;
+  /**
+   * Each partition's backlog while this process consumes it (REL-5): the lag gauges and
+   * readiness read it. Absent where no consumer of this process could tell (a producer only).
+   */
+  progress?(): PartitionProgress[];
   ping(): Promise<void>;
   close(): Promise<void>;
 }

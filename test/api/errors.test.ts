@@ -216,13 +216,14 @@ describe("API error catalogue: rate limit and dependencies", () => {
     const key = await h.keyFor("japancart");
     try {
       await h.history.close(); // the real Redis connection goes away
+      // The customer's history lives only there: a 503 without internal text.
       const res = await h.app.inject({
-        method: "POST",
-        url: "/v1/transactions",
+        method: "GET",
+        url: "/v1/customers/cust-42/history",
         headers: bearer(key),
-        payload: JSON.stringify(wireTransaction()),
       });
       assert.equal(res.statusCode, 503);
+      assert.equal(res.headers["retry-after"], "2");
       const body = res.json() as { error: { code: string; message: string } };
       assert.equal(body.error.code, "TXW_ERR_UNAVAILABLE");
       assert.doesNotMatch(
@@ -232,12 +233,23 @@ describe("API error catalogue: rate limit and dependencies", () => {
       );
       const ready = await h.app.inject({ method: "GET", url: "/readyz" });
       assert.equal(ready.statusCode, 503);
+      assert.ok(ready.headers["retry-after"] !== undefined);
       assert.deepEqual((ready.json() as { checks: Record<string, string> }).checks, {
         stream: "ok",
         history: "unavailable",
         ledger: "ok",
+        processing: "ok",
       });
-      assert.equal(h.stream.lag(), 0, "nothing reached the stream");
+      // Ingest needs only the stream (REL-3): accepted, its duplicate check left to the ledger.
+      const ingest = await h.app.inject({
+        method: "POST",
+        url: "/v1/transactions",
+        headers: bearer(key),
+        payload: JSON.stringify(wireTransaction()),
+      });
+      assert.equal(ingest.statusCode, 202, ingest.body);
+      assert.equal((ingest.json() as { deduplication?: string }).deduplication, "deferred");
+      assert.equal(h.stream.lag(), 1, "on the stream");
     } finally {
       await h.close().catch(() => {});
     }

@@ -7,6 +7,14 @@ import { wireTransaction } from "../support/fixtures.ts";
 import { bearer, type Harness, startHarness } from "../support/harness.ts";
 import { connectTestRedis } from "../support/services.ts";
 
+async function waitUntil(condition: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** ING-1: ingest claims never outlive the request that made them for nothing. */
 describe("ingest claims (real PostgreSQL + Redis)", () => {
   let h: Harness;
@@ -36,21 +44,29 @@ describe("ingest claims (real PostgreSQL + Redis)", () => {
   const idOf = (tx: Record<string, unknown>) => tx.transactionId as string;
   const claimKey = (id: string) => seenKey(h.redisPrefix!, "japancart", id);
 
-  test("ING-1 a claim call that fails part-way frees the claims it made, so the retry is accepted at once", async () => {
+  test("ING-1 REL-3 a claim call that fails part-way frees the claims it made; the items go on the stream, deduplication deferred", async () => {
     const [a, b] = [wireTransaction(), wireTransaction()];
     // SET ... NX GET fails on a key that is not a string: b's SET fails, a's succeeds.
     await redis.hset(claimKey(idOf(b)), "not", "a claim");
     try {
       const res = await post({ transactions: [a, b] });
-      assert.equal(res.statusCode, 503, res.body);
-      assert.equal(await h.history.claimOf("japancart", idOf(a)), null, "a's claim is released");
+      assert.equal(res.statusCode, 202, res.body);
+      const body = res.json() as { results: { status: string; deduplication?: string }[] };
+      assert.deepEqual(
+        body.results.map((r) => [r.status, r.deduplication]),
+        [
+          ["accepted", "deferred"],
+          ["accepted", "deferred"],
+        ],
+      );
+      await waitUntil(async () => (await h.history.claimOf("japancart", idOf(a))) === null);
       assert.equal(await redis.type(claimKey(idOf(b))), "hash", "what it did not claim stays");
-      assert.equal(await statusOf(a), "accepted", "the retry is not told to retry for 5 min");
     } finally {
       await redis.del(claimKey(idOf(b)));
     }
-    assert.equal(await statusOf(b), "accepted");
     for (const tx of [a, b]) await h.waitForDecision("japancart", idOf(tx));
+    assert.equal(await statusOf(a), "duplicate", "the ledger holds it: the retry is no new one");
+    assert.equal(await statusOf(b), "duplicate");
   });
 
   test("ING-1 the ledger check and the claims are sent at once, not one after the other", async () => {
@@ -97,7 +113,7 @@ describe("ingest claims (real PostgreSQL + Redis)", () => {
     assert.equal(await h.history.claimOf("japancart", idOf(tx)), null, "no claim left behind");
   });
 
-  test("ING-1 when the ledger cannot be asked, the claims made beside it are released and the retry is accepted", async () => {
+  test("ING-1 REL-3 when the ledger cannot be asked, the item is accepted on the stream with its deduplication deferred, and its claim marks it", async () => {
     const tx = wireTransaction();
     const ledger = h.deps.ledger;
     try {
@@ -107,17 +123,21 @@ describe("ingest claims (real PostgreSQL + Redis)", () => {
         },
       });
       const res = await post(tx);
-      assert.equal(res.statusCode, 503);
-      assert.match(res.body, /the ledger is unavailable/);
+      assert.equal(res.statusCode, 202, res.body);
+      assert.deepEqual(res.json(), {
+        transactionId: idOf(tx),
+        status: "accepted",
+        deduplication: "deferred",
+      });
+      assert.equal(await statusOf(tx), "duplicate", "the claim, marked accepted, still answers");
     } finally {
       h.deps.ledger = ledger;
     }
-    assert.equal(await h.history.claimOf("japancart", idOf(tx)), null, "released");
-    assert.equal(await statusOf(tx), "accepted", "not told to retry for 5 min");
     await h.waitForDecision("japancart", idOf(tx));
+    assert.equal(await statusOf(tx), "duplicate");
   });
 
-  test("ING-1 when the ledger and the claims both fail, the answer names the ledger and the other failure is logged", async () => {
+  test("ING-1 REL-3 when the ledger and the claims both fail, the item is accepted on the stream all the same, and decided once", async () => {
     const tx = wireTransaction();
     const { ledger, history } = h.deps;
     try {
@@ -131,16 +151,21 @@ describe("ingest claims (real PostgreSQL + Redis)", () => {
           throw new Error("history store: claiming ids: connection lost");
         },
       });
-      const res = await post(tx);
-      assert.equal(res.statusCode, 503);
-      assert.match(res.body, /the ledger is unavailable/);
+      for (let i = 0; i < 2; i++) {
+        const res = await post(tx);
+        assert.equal(res.statusCode, 202, res.body);
+        assert.equal((res.json() as { deduplication?: string }).deduplication, "deferred");
+      }
     } finally {
       h.deps.ledger = ledger;
       h.deps.history = history;
     }
-    assert.match(h.logs(), /could not claim ingested ids/);
-    assert.equal(await statusOf(tx), "accepted");
     await h.waitForDecision("japancart", idOf(tx));
+    assert.equal(
+      await statusOf(tx),
+      "duplicate",
+      "the ledger keeps the first; the second is no new one",
+    );
   });
 
   test("ING-1 a failed put releases only this request's claim: another request's claim on the id stays", async () => {

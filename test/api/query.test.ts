@@ -210,6 +210,7 @@ describe("query API and alerts (real PostgreSQL + Redis)", () => {
       stream: "ok",
       history: "ok",
       ledger: "ok",
+      processing: "ok",
     });
     const metrics = await h.app.inject({ method: "GET", url: "/metrics" });
     assert.equal(metrics.statusCode, 200);

@@ -119,6 +119,7 @@ describe("txwatch start on embedded defaults", () => {
     const migrate = await runCli(["migrate"], env);
     assert.notEqual(migrate.code, 0);
     assert.match(migrate.stderr, /in use by txwatch \(pid \d+\)/);
+    assert.match(migrate.stderr, /stop it first: the embedded ledger has one owner/);
   });
 
   test("LOC-1 SIGTERM stops cleanly; a restart keeps the ledger, prints no new key, and the chain verifies", {

@@ -22,6 +22,9 @@ test("LOC-1 with DATABASE_URL a second monitor on the same data dir is refused: 
     const second = await runCli(["start"], env);
     assert.notEqual(second.code, 0, `the second start ran: ${second.stdout}`);
     assert.match(second.stderr, /in use by txwatch \(pid \d+\)/);
+    // The remedy that applies: its own directory, not the PostgreSQL it already uses.
+    assert.match(second.stderr, /give this monitor its own TXWATCH_DATA_DIR/);
+    assert.doesNotMatch(second.stderr, /point both at PostgreSQL/);
     const ready = await fetch(`${first.url}/readyz`);
     assert.equal(ready.status, 200, "the first monitor is untouched");
   } finally {

@@ -404,6 +404,39 @@ export function historyStoreSuite(name: string, factory: () => Promise<StoreUnde
     );
 
     test(
+      "REL-6 restore stores what recordBatch stores, once per transaction id, and answers nothing",
+      withStore(async (store) => {
+        const day = [0, 1, 2, 3].map((i) =>
+          withCard(
+            at(T0 + i * SECOND, { entities: { customer: "c1", device: "d1" } }),
+            `k${i % 2}`,
+          ),
+        );
+        const stale = at(T0 - DAY - 1, { entities: { customer: "c1" } });
+        assert.equal(await store.restore([...day, stale], T0 + 10 * SECOND), undefined);
+        // Replayed twice (a rebuild racing the processor, or run again): nothing counts twice.
+        await store.restore(day.slice(1, 3), T0 + 10 * SECOND);
+        const probeItem = withCard(
+          at(T0 + 5 * SECOND, {
+            entities: { customer: "c1", device: "d1" },
+            queries: [window("customer", 60), window("device", 60)],
+          }),
+          "k9",
+        );
+        const [probe] = await store.recordBatch([probeItem], T0 + 10 * SECOND);
+        assert.equal(probe!.prior.customer!.count, 4, "the day's four, not the stale one");
+        assert.deepEqual(probe!.windows, [
+          { count: 5, sum: 5000, distinctCards: 3 },
+          { count: 5, sum: 5000, distinctCards: 3 },
+        ]);
+        assert.deepEqual(
+          (await store.customerHistory("m1", "c1", T0 + 10 * SECOND)).map((e) => e.transactionId),
+          [...day, probeItem].map((i) => i.transactionId),
+        );
+      }),
+    );
+
+    test(
       "OPS-1 ping resolves while open; after close the store refuses work",
       withStore(async (store) => {
         await store.ping();

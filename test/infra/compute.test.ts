@@ -47,7 +47,8 @@ for (const preset of PRESET_NAMES) {
     });
     const env = (fn.inputs.environment as { variables: Record<string, string> }).variables;
     assert.equal(env.KINESIS_STREAM_NAME, `transaction-stream-${SUFFIX}`);
-    assert.equal(env.ALERT_TOPIC_ARN, arn("sns", "fraud-alerts"));
+    // REL-6: alerts reach SNS from the ledger, through the API tasks' outbox, not the Lambda.
+    assert.equal(env.ALERT_TOPIC_ARN, undefined);
   });
 
   test(`CMP-1 ${preset}: a Kinesis event source mapping with batch size, batching window, bisect on error, partial batch responses and an on-failure queue`, async () => {
@@ -67,7 +68,7 @@ for (const preset of PRESET_NAMES) {
     assert.equal(queue.inputs.name, `processor-dlq-${SUFFIX}`);
   });
 
-  test(`CMP-1 ${preset}: the processor role reads only its stream, its secrets and its key, and may send to its queue and topic`, async () => {
+  test(`CMP-1 REL-6 ${preset}: the processor role reads only its stream, its secrets and its key, and may send to its queue (not to the alert topic)`, async () => {
     const plan = await planFor(preset);
     const policy = ofType(plan, "aws:iam/rolePolicy:RolePolicy").find(
       (p) => p.name === `processor-policy-${SUFFIX}`,
@@ -80,7 +81,11 @@ for (const preset of PRESET_NAMES) {
     assert.deepEqual(list(bySid.SendFailedBatchesToTheQueue?.Resource ?? []), [
       arn("sqs", "processor-dlq"),
     ]);
-    assert.deepEqual(list(bySid.PublishAlerts?.Resource ?? []), [arn("sns", "fraud-alerts")]);
+    assert.equal(bySid.PublishAlerts, undefined);
+    assert.equal(
+      statements(policy).some((s) => list(s.Action).some((a) => a.startsWith("sns:"))),
+      false,
+    );
     // The Redis token only: the ledger is reached as the application role with IAM tokens.
     assert.deepEqual(list(bySid.ReadConnectionSecrets?.Resource ?? []), [
       `arn:aws:secretsmanager:us-east-1:123456789012:redis-auth-${SUFFIX}`,
@@ -165,7 +170,7 @@ for (const preset of PRESET_NAMES) {
     ]);
   });
 
-  test(`CMP-2 AWS-3 ${preset}: the task role writes to its stream, reads the Redis token and the card-token key, and connects to the ledger as the application role only`, async () => {
+  test(`CMP-2 AWS-3 REL-6 ${preset}: the task role writes to its stream, reads the Redis token and the card-token key, connects to the ledger as the application role only, and publishes to the alert topic only`, async () => {
     const plan = await planFor(preset);
     const policy = ofType(plan, "aws:iam/rolePolicy:RolePolicy").find(
       (p) => p.name === `api-task-policy-${SUFFIX}`,
@@ -186,6 +191,17 @@ for (const preset of PRESET_NAMES) {
     assert.deepEqual(list(bySid.ConnectAsTheApplicationRole?.Resource ?? []), [
       `arn:aws:rds-db:us-east-1:123456789012:dbuser:${resourceId}/txwatch_app`,
     ]);
+    assert.deepEqual(list(bySid.PublishAlerts?.Action ?? []), ["sns:Publish"]);
+    assert.deepEqual(list(bySid.PublishAlerts?.Resource ?? []), [arn("sns", "fraud-alerts")]);
+    // The topic is under the stack key: publishing needs it, as reading the secrets does.
+    assert.deepEqual(list(bySid.UseTheStackKey?.Action ?? []), [
+      "kms:Decrypt",
+      "kms:GenerateDataKey",
+    ]);
+    const task = one(plan, "aws:ecs/taskDefinition:TaskDefinition");
+    const [container] = JSON.parse(String(task.inputs.containerDefinitions)) as Container[];
+    const env = Object.fromEntries(container?.environment.map((e) => [e.name, e.value]) ?? []);
+    assert.equal(env.ALERT_TOPIC_ARN, arn("sns", "fraud-alerts"));
     assert.equal(
       statements(policy).some((s) => list(s.Action).some((a) => a.startsWith("s3:"))),
       false,

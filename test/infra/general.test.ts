@@ -79,7 +79,7 @@ for (const preset of PRESET_NAMES) {
 
   test(`GEN-3 ${preset}: Project, Environment, ManagedBy and Preset tags on every taggable resource`, async () => {
     const plan = await planFor(preset);
-    const { TAGGABLE_TYPES } = await import("../../infra/taggable.ts");
+    const { TAGGABLE_TYPES } = await import("../../policy/taggable-types.ts");
     let tagged = 0;
     for (const r of plan.resources.filter((x) => TAGGABLE_TYPES.has(x.type))) {
       assert.deepEqual(

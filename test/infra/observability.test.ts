@@ -68,6 +68,14 @@ for (const preset of PRESET_NAMES) {
     assert.deepEqual(find(list, "AWS/SQS", "ApproximateNumberOfMessagesVisible")[0]?.dimensions, {
       QueueName: `processor-dlq-${SUFFIX}`,
     });
+    // REL-5: the processor's own metric (src/handlers/lambda.ts), in its Powertools namespace.
+    assert.deepEqual(find(list, "txwatch", "RecordsQuarantined")[0]?.dimensions, {
+      service: "txwatch-processor",
+    });
+    // REL-6: Redis restarted empty and the history was rebuilt (src/runtime/aws-processor.ts).
+    assert.deepEqual(find(list, "txwatch", "HistoryRebuilds")[0]?.dimensions, {
+      service: "txwatch-processor",
+    });
     const alb = `app/api-alb-${SUFFIX}/0123456789abcdef`;
     assert.deepEqual(find(list, "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count")[0]?.dimensions, {
       LoadBalancer: alb,

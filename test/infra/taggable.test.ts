@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { test } from "node:test";
-import { TAGGABLE_TYPES, tagTransformation } from "../../infra/taggable.ts";
+import { tagTransformation } from "../../infra/taggable.ts";
+import { TAGGABLE_TYPES } from "../../policy/taggable-types.ts";
 import { PRESET_NAMES, planFor } from "./plan-fixture.ts";
 
 /** `aws:ec2/vpcEndpoint:VpcEndpoint` -> node_modules/@pulumi/aws/ec2/vpcEndpoint.d.ts */

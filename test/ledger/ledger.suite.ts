@@ -7,6 +7,7 @@ import type { Decision, Transaction } from "../../src/transaction/types.ts";
 import { registerAlertTests } from "./suite/alerts.ts";
 import { registerApiKeyTests } from "./suite/api-keys.ts";
 import { registerChainTests } from "./suite/chain.ts";
+import { registerHistoryRowTests } from "./suite/history-rows.ts";
 import { registerQueryTests } from "./suite/queries.ts";
 import { registerStorageTests } from "./suite/storage.ts";
 
@@ -199,6 +200,7 @@ export function ledgerSuite(name: string, factory: LedgerFactory): void {
     registerChainTests(ctx);
     registerAlertTests(ctx);
     registerQueryTests(ctx);
+    registerHistoryRowTests(ctx);
     registerApiKeyTests(ctx);
   });
 }

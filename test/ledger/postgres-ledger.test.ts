@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
-import pg from "pg";
 import {
   grantApplicationRole,
   openPostgresLedger,
   type SqlLedger,
 } from "../../src/ledger/index.ts";
-import { DATABASE_URL, dropSchema, uniqueName } from "../support/services.ts";
+import { asSuperuser, DATABASE_URL, dropSchema, uniqueName } from "../support/services.ts";
 import { alertDrafts, ledgerRecords, ledgerSuite, uniqueMerchant } from "./ledger.suite.ts";
 
 /**
@@ -35,16 +34,6 @@ ledgerSuite("PostgreSQL (pg)", async () => {
   };
 });
 
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: DATABASE_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
 describe("PostgreSQL: the application's role", () => {
   const role = uniqueName("txwatch_app_test");
   const opened: { ledger: SqlLedger; schema: string }[] = [];
@@ -53,11 +42,11 @@ describe("PostgreSQL: the application's role", () => {
       await ledger.close();
       await dropSchema(schema);
     }
-    await admin(`DROP ROLE IF EXISTS ${role}`);
+    await asSuperuser(`DROP ROLE IF EXISTS ${role}`);
   });
 
   test("PRC-4 the app's role writes and reads the ledger but cannot UPDATE, DELETE or disable triggers", async () => {
-    await admin(`CREATE ROLE ${role} NOLOGIN`);
+    await asSuperuser(`CREATE ROLE ${role} NOLOGIN`);
     const owner = await openInNewSchema();
     opened.push(owner);
     await owner.ledger.migrate();

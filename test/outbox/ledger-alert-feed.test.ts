@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { get, type IncomingMessage } from "node:http";
-import { Writable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import type { FastifyInstance } from "fastify";
 import pg from "pg";
@@ -11,46 +10,20 @@ import { createApiKey } from "../../src/api/auth.ts";
 import { MemoryHistoryStore } from "../../src/history/index.ts";
 import { openEmbeddedLedger, openPostgresLedger, type SqlLedger } from "../../src/ledger/index.ts";
 import type { Alert, Ledger } from "../../src/ledger/types.ts";
-import { createLogger, type Logger } from "../../src/observability/logger.ts";
+import { createLogger } from "../../src/observability/logger.ts";
 import { createMetrics } from "../../src/observability/metrics.ts";
 import { type LedgerAlertFeed, startLedgerAlertFeed } from "../../src/outbox/ledger-alert-feed.ts";
 import { processBatch } from "../../src/processor/process-batch.ts";
-import { parseRuleset } from "../../src/rules/index.ts";
 import { LocalLogStream } from "../../src/stream/index.ts";
 import { PgProxy } from "../api/pg-proxy.ts";
 import { record } from "../processor/process-batch.suite.ts";
+import { alwaysReviewRuleset } from "../support/fixtures.ts";
+import { logSink } from "../support/log-sink.ts";
 import { DATABASE_URL, dropSchema, uniqueName } from "../support/services.ts";
 
-// Every transaction is reviewed, so each raises exactly one alert.
-const ruleset = parseRuleset(
-  JSON.stringify({
-    name: "always-review",
-    thresholds: { review: 10, block: 90 },
-    rules: [{ id: "any-amount", kind: "high_amount", minAmount: { "*": 1 }, score: 20 }],
-  }),
-  "json",
-);
+const ruleset = alwaysReviewRuleset();
 
 const silent = createLogger("silent");
-
-function logSink(): { log: Logger; lines: () => { level: number; msg: string }[] } {
-  const chunks: string[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, done) {
-      chunks.push(String(chunk));
-      done();
-    },
-  });
-  return {
-    log: createLogger("debug", sink),
-    lines: () =>
-      chunks
-        .join("")
-        .split("\n")
-        .filter((l) => l !== "")
-        .map((l) => JSON.parse(l) as { level: number; msg: string }),
-  };
-}
 
 async function until(check: () => boolean, timeoutMs = 5000, what = "condition"): Promise<void> {
   const deadline = Date.now() + timeoutMs;

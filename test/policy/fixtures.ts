@@ -1,5 +1,5 @@
-import { TAGGABLE_TYPES } from "../../infra/taggable.ts";
 import { type CheckedResource, StackView, T } from "../../policy/model.ts";
+import { TAGGABLE_TYPES } from "../../policy/taggable-types.ts";
 
 /**
  * A small stack shaped like what the program registers (pulumi-aws v7 inputs, names

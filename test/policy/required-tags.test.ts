@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { TAGGABLE_TYPES } from "../../infra/taggable.ts";
 import { UNKNOWN } from "../../policy/model.ts";
 import { requiredTags as policy } from "../../policy/policies/required-tags.ts";
+import { TAGGABLE_TYPES } from "../../policy/taggable-types.ts";
 import { compliantStack, tagsFor, URN, withProps, withSuffix } from "./fixtures.ts";
 
 const streamTags = () => tagsFor("transaction-stream-pr42");

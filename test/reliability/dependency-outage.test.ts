@@ -1,7 +1,5 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -10,95 +8,15 @@ import { openPostgresLedger } from "../../src/ledger/open.ts";
 import { cleanEnv, type Started, startCli } from "../support/cli.ts";
 import { wireTransaction } from "../support/fixtures.ts";
 import { freePort } from "../support/loopback.ts";
+import { readyz, stateLines } from "../support/monitor-probe.ts";
 import { type PrivatePostgres, startPrivatePostgres } from "../support/private-postgres.ts";
+import { killRedis, type RedisServer, startRedis } from "../support/redis-server.ts";
+import { sleep, waitFor } from "../support/wait.ts";
 
 /**
  * REL-2 against the real `txwatch start`, on a PostgreSQL cluster and a Redis server of this
  * test's own (never the shared ones: they are stopped here), under a small steady load.
  */
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A throwaway Redis: no persistence, killed by its PID. */
-async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn(
-    "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-    { stdio: "ignore" },
-  );
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = new Socket();
-      socket.once("connect", () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once("error", () => resolve(false));
-      socket.connect(port, "127.0.0.1");
-    });
-    if (ok) return child;
-    if (child.exitCode !== null || Date.now() > deadline) {
-      throw new Error(`redis-server on ${port} did not start`);
-    }
-    await sleep(50);
-  }
-}
-
-function killRedis(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once("exit", () => resolve());
-    if (child.pid !== undefined) process.kill(child.pid, "SIGKILL");
-  });
-}
-
-interface Readiness {
-  status: number;
-  body: { status: string; dependencies?: Record<string, string>; checks?: unknown };
-}
-
-async function readyz(url: string): Promise<Readiness | undefined> {
-  try {
-    const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(5000) });
-    return { status: res.status, body: (await res.json()) as Readiness["body"] };
-  } catch {
-    return undefined;
-  }
-}
-
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs: number,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
-interface StateLine {
-  dependency: string;
-  state: string;
-  reason?: string;
-  downMs?: number;
-  msg: string;
-}
-
-/** The monitor's JSON log lines that record a change of a dependency's state. */
-function stateLines(output: string, dependency: string): StateLine[] {
-  const lines: StateLine[] = [];
-  for (const text of output.split("\n")) {
-    if (!text.startsWith("{")) continue;
-    const line = JSON.parse(text) as Partial<StateLine>;
-    if (line.dependency === dependency && line.state !== undefined) lines.push(line as StateLine);
-  }
-  return lines;
-}
 
 /** Nothing printed outside the JSON logger: no raw stack, no unhandled-event report. */
 function assertNoRawErrors(output: string): void {
@@ -123,7 +41,7 @@ describe("dependency outages under load (private PostgreSQL and Redis)", {
 }, () => {
   let postgres: PrivatePostgres;
   let redisPort: number;
-  let redis: ChildProcess;
+  let redis: RedisServer;
   let dir: string;
   let monitor: Started;
   let key: string;

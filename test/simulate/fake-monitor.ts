@@ -94,8 +94,9 @@ export function fakeMonitor(options: FakeMonitorOptions = {}) {
       receivedAt: "2026-11-21T00:30:00.000Z",
       decision: {
         action,
-        score: 0,
-        reasons: [],
+        score: action === "allow" ? 0 : 50,
+        reasons:
+          action === "allow" ? [] : [{ rule: `scripted-${action}`, score: 50, detail: "scripted" }],
         rulesetVersion: "rs-1",
         decidedAt: "2026-11-21T00:30:00.020Z",
       },

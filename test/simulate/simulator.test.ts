@@ -10,6 +10,7 @@ import {
 } from "../../src/simulate/index.ts";
 import { isRfc3339WithOffset } from "../../src/transaction/schema.ts";
 import type { Action } from "../../src/transaction/types.ts";
+import { freePort } from "../support/loopback.ts";
 import { fakeMonitor } from "./fake-monitor.ts";
 
 const base: SimulationOptions = {
@@ -243,6 +244,23 @@ describe("simulate runSimulation", () => {
       /^normal traffic allowed: [<>]?\d+(\.\d)?% · patterns flagged: card_testing [<>]?\d+(\.\d)?%/,
     );
     for (const name of LABELS.slice(1)) assert.match(lines.at(-1)!, new RegExp(`${name} [<>]?\\d`));
+    // The two percentages are explained, and each pattern names the rules that fired on it.
+    assert.match(
+      text,
+      /^flagged: the share of a label's decided transactions reviewed or blocked/m,
+    );
+    assert.match(
+      text,
+      /^bursts \(one injected pattern each\), those with at least one transaction flagged/m,
+    );
+    const fired = lines.slice(lines.indexOf("rules that fired:") + 1, -2);
+    const cardTesting = summary.labels.find((l) => l.label === "card_testing")!;
+    assert.ok(cardTesting.review > 0);
+    assert.deepEqual(cardTesting.rules, [{ rule: "scripted-review", count: cardTesting.review }]);
+    assert.ok(
+      fired.some((l) => /^ {2}card_testing +scripted-review \d+$/.test(l)),
+      fired.join("\n"),
+    );
     // Aligned: every table row is as wide as the header.
     const header = lines.findIndex((l) => l.startsWith("label"));
     const table = lines.slice(header, header + LABELS.length + 2);
@@ -258,6 +276,17 @@ describe("simulate runSimulation", () => {
       runSimulation(base, { fetch: monitor.fetch }),
       (e: unknown) =>
         e instanceof ApiError && e.code === "TXW_ERR_UNAUTHENTICATED" && /401/.test(e.message),
+    );
+  });
+
+  test("OPS-2 an address where nothing answers ends the run with one line saying so, not a summary", async () => {
+    const port = await freePort();
+    await assert.rejects(
+      runSimulation({ ...base, url: `http://127.0.0.1:${port}`, maxRetries: 1 }),
+      (e: unknown) =>
+        e instanceof Error &&
+        e.message ===
+          `cannot reach the monitor at http://127.0.0.1:${port} (ECONNREFUSED); is it running?`,
     );
   });
 

@@ -1,6 +1,14 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chownSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./loopback.ts";
@@ -24,6 +32,11 @@ export interface PrivatePostgres {
   resume(): Promise<void>;
   /** Stops the server and removes the cluster. */
   stop(): Promise<void>;
+  /**
+   * Synchronous last resort for an exit hook: ends the server by its postmaster's PID
+   * (SIGQUIT, PostgreSQL's immediate shutdown) and removes the cluster.
+   */
+  abandon(): void;
 }
 
 function postgresBin(): string {
@@ -144,6 +157,21 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     await stop().catch(() => {});
     throw error;
   }
+  const abandon = () => {
+    const pidFile = join(data, "postmaster.pid");
+    if (existsSync(pidFile)) {
+      const pid = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
+      if (Number.isInteger(pid) && pid > 0) {
+        try {
+          process.kill(pid, "SIGQUIT");
+        } catch {
+          // already gone
+        }
+      }
+    }
+    started = false;
+    rmSync(dir, { recursive: true, force: true });
+  };
   return {
     host: "127.0.0.1",
     port,
@@ -152,5 +180,6 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     halt,
     resume: start,
     stop,
+    abandon,
   };
 }

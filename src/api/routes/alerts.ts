@@ -4,10 +4,11 @@ import { ApiError, dependency } from "../../errors.ts";
 import type { Alert, AlertTransition } from "../../ledger/types.ts";
 import { containsCardNumber } from "../../transaction/card-number.ts";
 import { isPlausibleId, isStorableText, toValidationError } from "../../transaction/schema.ts";
+import type { AlertPage } from "../contract/schemas.ts";
 import { queryInstant } from "../query-instant.ts";
 import { type ApiDeps, merchantOf } from "../types.ts";
 
-const listQuerySchema = z.strictObject({
+export const listQuerySchema = z.strictObject({
   status: z
     .enum(["open", "acknowledged", "closed"], {
       error: "status must be one of open, acknowledged, closed",
@@ -32,7 +33,7 @@ const listQuerySchema = z.strictObject({
     .default(50),
 });
 
-const noteSchema = z.strictObject({
+export const noteSchema = z.strictObject({
   note: z
     .string({ error: "note must be a string" })
     .max(2000, { error: "note must be at most 2000 characters" })
@@ -64,7 +65,7 @@ export function alertRoutes(app: FastifyInstance, deps: ApiDeps, streamsPerKey =
       "ledger",
       deps.ledger.listAlerts(merchantOf(request), filter, { limit, ...(cursor && { cursor }) }),
     );
-    return { alerts: page.items, nextCursor: page.nextCursor ?? null };
+    return { alerts: page.items, nextCursor: page.nextCursor ?? null } satisfies AlertPage;
   });
 
   /** Open event streams per API key id: each holds a socket and a subscription (SEC-6). */
@@ -93,7 +94,22 @@ export function alertRoutes(app: FastifyInstance, deps: ApiDeps, streamsPerKey =
     openEventStream(reply);
     const send = (alert: Alert) =>
       reply.raw.write(`id: ${alert.id}\nevent: alert\ndata: ${JSON.stringify(alert)}\n\n`);
-    const unsubscribe = deps.hub.subscribe(merchantId, send);
+    const resumeAfter = lastEventId(request.headers["last-event-id"]);
+    // Live alerts arriving while the missed ones are read wait behind them, so the client sees
+    // every alert once, in commit order.
+    let held: Alert[] | undefined = resumeAfter === undefined ? undefined : [];
+    const unsubscribe = deps.hub.subscribe(merchantId, (alert) =>
+      held === undefined ? send(alert) : held.push(alert),
+    );
+    if (resumeAfter !== undefined) {
+      void replayMissed(deps, merchantId, resumeAfter, send, () => reply.raw.destroyed).then(
+        (last) => {
+          const live = held ?? [];
+          held = undefined;
+          for (const alert of live) if (BigInt(alert.id) > BigInt(last)) send(alert);
+        },
+      );
+    }
     const heartbeat = setInterval(() => reply.raw.write(": keep-alive\n\n"), HEARTBEAT_MS);
     open.add(reply);
     request.raw.on("close", () => {
@@ -138,6 +154,50 @@ export function alertRoutes(app: FastifyInstance, deps: ApiDeps, streamsPerKey =
       return outcome.alert;
     });
   }
+}
+
+/** Alerts replayed at most to a reconnecting stream; further back, GET /v1/alerts pages them. */
+export const MAX_REPLAY = 1000;
+const REPLAY_PAGE = 250;
+
+/** The alert id a reconnecting EventSource sends back (the `id:` of the last event it got). */
+function lastEventId(header: string | string[] | undefined): string | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  return value !== undefined && /^\d{1,18}$/.test(value.trim()) ? value.trim() : undefined;
+}
+
+/**
+ * Sends the merchant's alerts committed after `after` from the ledger, oldest first, at most
+ * MAX_REPLAY; resolves with the last id sent (or `after`). A ledger that cannot be read ends
+ * the replay early: the stream goes on live, and GET /v1/alerts still has what was missed.
+ */
+async function replayMissed(
+  deps: ApiDeps,
+  merchantId: string,
+  after: string,
+  send: (alert: Alert) => void,
+  gone: () => boolean,
+): Promise<string> {
+  let last = after;
+  let sent = 0;
+  try {
+    while (sent < MAX_REPLAY && !gone()) {
+      const page = await deps.ledger.alertsAfter(
+        last,
+        Math.min(REPLAY_PAGE, MAX_REPLAY - sent),
+        merchantId,
+      );
+      for (const alert of page) {
+        send(alert);
+        last = alert.id;
+      }
+      sent += page.length;
+      if (page.length < REPLAY_PAGE) break;
+    }
+  } catch (error) {
+    deps.log.debug({ err: error }, "alert stream replay cut short: the ledger is unavailable");
+  }
+  return last;
 }
 
 function openEventStream(reply: FastifyReply): void {

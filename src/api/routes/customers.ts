@@ -3,6 +3,7 @@ import { ApiError, dependency } from "../../errors.ts";
 import { HISTORY_WINDOW_SECONDS } from "../../history/types.ts";
 import { containsCardNumber } from "../../transaction/card-number.ts";
 import { isPlausibleId } from "../../transaction/schema.ts";
+import type { CustomerHistory } from "../contract/schemas.ts";
 import { type ApiDeps, merchantOf } from "../types.ts";
 
 export function customerRoutes(app: FastifyInstance, deps: ApiDeps): void {
@@ -38,7 +39,7 @@ export function customerRoutes(app: FastifyInstance, deps: ApiDeps): void {
           ...(e.country && { country: e.country }),
           ...(e.cardToken && { cardToken: e.cardToken }),
         })),
-      };
+      } satisfies CustomerHistory;
     },
   );
 }

@@ -8,7 +8,7 @@ import { queryInstant } from "../query-instant.ts";
 import { type ApiDeps, merchantOf } from "../types.ts";
 import { presentTransaction } from "./transactions.ts";
 
-const exportQuerySchema = z.strictObject({
+export const exportQuerySchema = z.strictObject({
   from: queryInstant("from"),
   to: queryInstant("to"),
 });

@@ -4,12 +4,18 @@ import { ApiError, dependency } from "../../errors.ts";
 import type { StoredTransaction } from "../../ledger/types.ts";
 import { containsCardNumber } from "../../transaction/card-number.ts";
 import { isPlausibleId } from "../../transaction/schema.ts";
+import type {
+  DecidedTransaction,
+  ExportedTransaction,
+  IngestBatchResult,
+  PendingTransaction,
+} from "../contract/schemas.ts";
 import { ingest, itemsOf } from "../ingest.ts";
 import { decodeClaim } from "../ingest-claim.ts";
 import { type ApiDeps, merchantOf } from "../types.ts";
 
 /** The wire form of a stored transaction: its fields, when it arrived, and its decision. */
-export function presentTransaction(stored: StoredTransaction) {
+export function presentTransaction(stored: StoredTransaction): ExportedTransaction {
   return {
     ...stored.transaction,
     receivedAt: stored.receivedAt,
@@ -25,7 +31,11 @@ export function presentTransaction(stored: StoredTransaction) {
  * nowhere but on the stream; `status` (a new optional field) tells the two answers apart. GET
  * answers it only after waiting for the decision (waitForDecision).
  */
-function presentPending(merchantId: string, transactionId: string, receivedAt?: string) {
+function presentPending(
+  merchantId: string,
+  transactionId: string,
+  receivedAt?: string,
+): PendingTransaction {
   return {
     transactionId,
     merchantId,
@@ -60,7 +70,7 @@ export function transactionRoutes(app: FastifyInstance, deps: ApiDeps): void {
       duplicate: count("duplicate"),
       rejected: count("rejected"),
       results,
-    });
+    } satisfies IngestBatchResult);
   });
 
   app.get<{ Params: { transactionId: string } }>(
@@ -94,7 +104,7 @@ export function transactionRoutes(app: FastifyInstance, deps: ApiDeps): void {
 }
 
 // status only here: the export's NDJSON lines (presentTransaction) are all decided.
-const presentDecided = (stored: StoredTransaction) => ({
+const presentDecided = (stored: StoredTransaction): DecidedTransaction => ({
   ...presentTransaction(stored),
   status: "decided" as const,
 });

@@ -8,7 +8,7 @@ import { openLedger } from "../../runtime/open.ts";
 
 /** Opens the configured ledger (PostgreSQL, or the embedded one when no monitor holds it). */
 async function withSqlLedger<T>(fn: (ledger: SqlLedger) => Promise<T>): Promise<T> {
-  const { ledger, release } = await openLedger(loadConfig());
+  const { ledger, release } = await openLedger(loadConfig(), undefined, "command");
   try {
     return await fn(ledger);
   } finally {

@@ -18,7 +18,7 @@ import { openLedger } from "../../runtime/open.ts";
 
 /** Opens the configured ledger for a one-off command and always closes it. */
 export async function withLedger<T>(fn: (ledger: Ledger) => Promise<T>): Promise<T> {
-  const { ledger, release } = await openLedger(loadConfig());
+  const { ledger, release } = await openLedger(loadConfig(), undefined, "command");
   try {
     return await fn(ledger);
   } finally {

@@ -26,24 +26,29 @@ export async function simulateCommand(options: SimulateOptions): Promise<void> {
   const controller = new AbortController();
   process.once("SIGINT", () => controller.abort());
   const progress = createProgress(Math.round(options.rate * options.duration));
-  const summary = await runSimulation(
-    {
-      url: options.url.replace(/\/$/, ""),
-      apiKey: options.apiKey,
-      merchantId: options.merchant,
-      currency: options.currency,
-      rate: options.rate,
-      durationSeconds: options.duration,
-      fraudRatio: options.fraudRatio,
-      seed: options.seed,
-    },
-    {
-      onProgress: progress.onProgress,
-      onDecisions: progress.onDecisions,
-      signal: controller.signal,
-    },
-  );
-  progress.stop();
+  let summary: Awaited<ReturnType<typeof runSimulation>>;
+  try {
+    summary = await runSimulation(
+      {
+        url: options.url.replace(/\/$/, ""),
+        apiKey: options.apiKey,
+        merchantId: options.merchant,
+        currency: options.currency,
+        rate: options.rate,
+        durationSeconds: options.duration,
+        fraudRatio: options.fraudRatio,
+        seed: options.seed,
+      },
+      {
+        onProgress: progress.onProgress,
+        onDecisions: progress.onDecisions,
+        signal: controller.signal,
+      },
+    );
+  } finally {
+    // Also when the run fails: the error line must not follow a half-drawn progress line.
+    progress.stop();
+  }
   process.stdout.write(
     options.json ? `${JSON.stringify(summary, null, 2)}\n` : formatSummary(summary),
   );

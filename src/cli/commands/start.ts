@@ -1,10 +1,12 @@
 import { loadConfig } from "../../config.ts";
 import { createLogger } from "../../observability/logger.ts";
+import { installFatalHandlers } from "../../runtime/fatal.ts";
 import { startMonitor } from "../../runtime/monitor.ts";
 
 export async function startCommand(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.LOG_LEVEL);
+  installFatalHandlers(log);
   const monitor = await startMonitor(config, log);
   const ledger =
     config.DATABASE_URL === undefined
