@@ -11,10 +11,10 @@
 #   metadata, so building it executes nothing of that platform: an x86 host needs no QEMU and no
 #   binfmt handlers. Keep it that way: a RUN here would need emulation again.
 #
-# The image holds node, the bundle (server.mjs with its migrations and default ruleset) and the
-# RDS certificate authorities: no node_modules, no TypeScript, no compiler. Nothing is compiled
-# or cached at run time, so the process needs no writable path at all: the task runs it as the
-# image's unprivileged user on a read-only root filesystem.
+# The image holds node, the bundle (server.mjs with its migrations, default ruleset and history
+# script) and the RDS certificate authorities: no node_modules, no TypeScript, no compiler.
+# Nothing is compiled or cached at run time, so the process needs no writable path at all: the
+# task runs it as the image's unprivileged user on a read-only root filesystem.
 FROM --platform=$BUILDPLATFORM node:22-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./

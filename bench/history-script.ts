@@ -5,15 +5,17 @@
  * of every reply, so that two versions of the script can be compared on the same rows.
  *
  *   node --import tsx bench/history-script.ts [--transactions N] [--customers M]
- *     [--redis redis://127.0.0.1:6379] [--memory]
+ *     [--redis redis://127.0.0.1:6379] [--memory] [--script <file.lua | module.ts>]
  *
  * --memory also runs the in-memory store on the same items and fails on the first reply that
  * differs from the script's.
  */
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
 import { MemoryHistoryStore, RedisHistoryStore } from "../src/history/index.ts";
+import { RECORD_COMMAND, recordScript } from "../src/history/record-history.ts";
 import type { HistoryItem } from "../src/history/types.ts";
 import { historyItemOf } from "../src/processor/history-item.ts";
 import { defaultRuleset } from "../src/rules/load-ruleset.ts";
@@ -28,7 +30,10 @@ const { values } = parseArgs({
     customers: { type: "string" },
     redis: { type: "string", default: "redis://127.0.0.1:6379" },
     memory: { type: "boolean", default: false },
-    /** A module exporting another RECORD_SCRIPT, to compare with this one. */
+    /**
+     * Another version of the script, to compare with this one: a .lua file (another
+     * record-history.lua), or a module exporting RECORD_SCRIPT.
+     */
     script: { type: "string" },
     "batch-size": { type: "string", default: "500" },
     concurrency: { type: "string", default: "4" },
@@ -68,8 +73,10 @@ const redis = new Redis(values.redis);
 const prefix = `txwhs${process.pid}`;
 const store = new RedisHistoryStore(redis, prefix);
 if (values.script !== undefined) {
-  const { RECORD_SCRIPT } = (await import(values.script)) as { RECORD_SCRIPT: string };
-  redis.defineCommand("txwHistoryRecord", { lua: RECORD_SCRIPT });
+  const lua = values.script.endsWith(".lua")
+    ? recordScript(readFileSync(values.script, "utf8"))
+    : ((await import(values.script)) as { RECORD_SCRIPT: string }).RECORD_SCRIPT;
+  redis.defineCommand(RECORD_COMMAND, { lua });
   say(`script of ${values.script}`);
 }
 const stats = async () => {

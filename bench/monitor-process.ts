@@ -13,6 +13,7 @@ import { Redis } from "ioredis";
 import pg from "pg";
 import { AlertHub } from "../src/alerts/hub.ts";
 import { createApiKey } from "../src/api/auth.ts";
+import { RedisClaimStore } from "../src/claims/index.ts";
 import { RedisHistoryStore } from "../src/history/index.ts";
 import { openPostgresLedger } from "../src/ledger/index.ts";
 import { createLogger } from "../src/observability/logger.ts";
@@ -60,6 +61,7 @@ const redis = new Redis(settings.redisUrl, {
   enableAutoPipelining: false,
 });
 const history = new RedisHistoryStore(redis, settings.prefix);
+const claims = new RedisClaimStore(redis, settings.prefix);
 const dataDir = mkdtempSync(join(tmpdir(), "txwatch-bench-"));
 const log = createLogger("warn");
 const stream = new LocalLogStream({
@@ -72,6 +74,7 @@ const pipeline = await startPipeline(
   {
     ledger,
     history,
+    claims,
     stream,
     tokenKey: Buffer.alloc(32, 9),
     hub,
@@ -134,6 +137,7 @@ process.on("message", async (request: MonitorRequest) => {
     case "stop":
       await pipeline.stop();
       await stream.close();
+      await claims.close();
       await history.close();
       await ledger.close();
       rmSync(dataDir, { recursive: true, force: true });

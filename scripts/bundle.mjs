@@ -65,15 +65,18 @@ function bundleEntries(entries, outDir) {
     },
     logLevel: "error",
   });
-  // The SQL migrations (src/ledger/migrate.ts) and the default ruleset (src/rules) are found
-  // relative to import.meta.url, which in a bundle is the entry file: so they sit beside it.
+  // The SQL migrations (src/ledger/migrate.ts), the default ruleset (src/rules) and the history
+  // script (src/history/record-history.ts) are found relative to import.meta.url, which in a
+  // bundle is the entry file: so they sit beside it.
   cpSync(join(REPOSITORY_ROOT, "src", "ledger", "migrations"), join(outDir, "migrations"), {
     recursive: true,
   });
-  cpSync(
-    join(REPOSITORY_ROOT, "src", "rules", "default-ruleset.yaml"),
-    join(outDir, "default-ruleset.yaml"),
-  );
+  for (const [dir, file] of [
+    ["rules", "default-ruleset.yaml"],
+    ["history", "record-history.lua"],
+  ]) {
+    cpSync(join(REPOSITORY_ROOT, "src", dir, file), join(outDir, file));
+  }
   return outDir;
 }
 

@@ -1,4 +1,5 @@
 import { maskCardNumbers, redactCardNumbers } from "./transaction/card-number.ts";
+import { FieldError } from "./validation.ts";
 
 /**
  * The one catalogue of coded errors the service returns (API.md "Errors").
@@ -62,7 +63,10 @@ export class ApiError extends Error {
   }
 }
 
-/** A field-precise validation failure, used by every schema in the project. */
+/**
+ * A field-precise validation failure as the service answers it. The domain modules (transaction,
+ * rules) throw their own FieldError instead, which api/ answers as this.
+ */
 export class ValidationError extends ApiError {
   constructor(field: string | undefined, message: string) {
     super("TXW_ERR_VALIDATION", message, field);
@@ -70,12 +74,15 @@ export class ValidationError extends ApiError {
   }
 }
 
-/** Wraps a call to a dependency (ledger, history, stream): its failure is a 503, not a 500. */
+/**
+ * Wraps a call to a dependency (ledger, history, stream): its failure is a 503, not a 500. An
+ * error that answers the request itself (coded, or a domain field error) passes through.
+ */
 export async function dependency<T>(what: string, call: Promise<T>): Promise<T> {
   try {
     return await call;
   } catch (error) {
-    if (error instanceof ApiError) throw error;
+    if (error instanceof ApiError || error instanceof FieldError) throw error;
     throw new DependencyError(what, error);
   }
 }

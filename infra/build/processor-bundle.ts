@@ -8,9 +8,9 @@ import {
 /**
  * The Lambda code of the program, bundled by scripts/bundle.mjs (the module the Dockerfile's
  * build stage runs for the API container too): one directory with index.mjs (the stream
- * processor), admin.mjs and archive.mjs, the SQL migrations and the default ruleset beside
- * them. Everything, the AWS SDK included, is bundled: the runtime's own SDK version is not ours
- * to pin.
+ * processor), admin.mjs and archive.mjs, the SQL migrations, the default ruleset and the
+ * history script beside them. Everything, the AWS SDK included, is bundled: the runtime's own
+ * SDK version is not ours to pin.
  */
 export { LAMBDA_HANDLERS, REPOSITORY_ROOT };
 

@@ -70,13 +70,17 @@ function planOf(options: PlanOptions) {
   return planStack(readStackConfig((k) => values[k], Object.keys(values), planAwsRegion(options)));
 }
 
+/** What `txwatch plan --check` prints, and how many violations decide its exit code. */
+export interface PlanCheckResult {
+  report: string;
+  violations: number;
+}
+
 /**
  * `txwatch plan --check`: the policy pack's rules over the offline plan, so a configuration
  * is judged before `pulumi up`. `violations` is what decides the exit code.
  */
-export async function runPlanCheck(
-  options: PlanOptions,
-): Promise<{ report: string; violations: number }> {
+export async function runPlanCheck(options: PlanOptions): Promise<PlanCheckResult> {
   const plan = await planOf(options);
   const { config } = plan;
   const violations = checkPlan(plan);

@@ -8,6 +8,7 @@ import { clientErrorHandler, frameworkErrors, SECURITY_HEADERS } from "./edge.ts
 import { registerErrorHandling } from "./error-handler.ts";
 import { duplicateKeyOf } from "./json-body.ts";
 import { type HttpLimits, httpLimits } from "./limits.ts";
+import { RequestLog } from "./request-log.ts";
 import { alertRoutes } from "./routes/alerts.ts";
 import { customerRoutes } from "./routes/customers.ts";
 import { exportRoutes } from "./routes/exports.ts";
@@ -27,14 +28,21 @@ export async function buildApp(
   limitOverrides: Partial<HttpLimits> = {},
 ): Promise<FastifyInstance> {
   const limits = httpLimits(limitOverrides);
+  // OPS-4: one line and one metrics observation per request, when it completes.
+  const requestLog = new RequestLog(deps.metrics);
   const app = Fastify({
     // pino's Logger is a FastifyBaseLogger; the generic parameters differ only in name.
     loggerInstance: deps.log as FastifyBaseLogger,
+    logController: requestLog,
     bodyLimit: deps.bodyLimitBytes,
     // Ids in paths are matched exactly; a trailing slash is not another resource.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: limits.maxParamLength },
     // SEC-5: the router's and Node's own errors answer in the catalogue's shape (edge.ts).
-    frameworkErrors,
+    // Answered before routing, where Fastify logs no completion: the request's line is here.
+    frameworkErrors: (error, request, reply) => {
+      frameworkErrors(error, request, reply);
+      requestLog.completed(request, reply);
+    },
     clientErrorHandler,
     // SEC-6: slow clients are cut off. Node checks headersTimeout and requestTimeout every
     // connectionsCheckingInterval (30 s by default: a slow-loris would get that much extra).

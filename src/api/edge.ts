@@ -30,6 +30,7 @@ export function frameworkErrors(error: FastifyError, request: FastifyRequest, re
       request.log.error({ code: error.code }, "framework error");
       apiError = new ApiError("TXW_ERR_INTERNAL", "internal error");
   }
+  request.errorCode = apiError.code;
   void reply.headers(SECURITY_HEADERS).status(apiError.status).send(apiError.toBody());
 }
 

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from "fastify";
-import { ApiError, DependencyError } from "../errors.ts";
+import { ApiError, DependencyError, ValidationError } from "../errors.ts";
+import { FieldError } from "../validation.ts";
 import { SECURITY_HEADERS } from "./edge.ts";
 
 /** Methods a path is tried with to name its `Allow` header (TRACE is never served). */
@@ -11,9 +12,21 @@ const DEPENDENCY_RETRY_AFTER_S = 2;
 /** RFC 6750: every 401 names the scheme a client should use. */
 const WWW_AUTHENTICATE = 'Bearer realm="txwatch"';
 
-/** Maps Fastify's own errors onto the catalogue; anything unknown becomes an opaque 500. */
+/**
+ * The answer to a domain module's field error (a transaction or a query that breaks its schema):
+ * TXW_ERR_VALIDATION with the same field and message.
+ */
+export function validationErrorOf(error: FieldError): ValidationError {
+  return new ValidationError(error.field, error.message);
+}
+
+/**
+ * Maps the domain's field errors and Fastify's own errors onto the catalogue; anything unknown
+ * becomes an opaque 500.
+ */
 function toApiError(error: FastifyError): ApiError {
   if (error instanceof ApiError) return error;
+  if (error instanceof FieldError) return validationErrorOf(error);
   switch (error.code) {
     case "FST_ERR_CTP_BODY_TOO_LARGE":
       return new ApiError("TXW_ERR_PAYLOAD_TOO_LARGE", "request body is too large");
@@ -45,9 +58,14 @@ export function registerErrorHandling(app: FastifyInstance): void {
         { err: error.cause, dependency: error.dependency },
         "request refused: a dependency is unavailable",
       );
-    } else if (apiError.status >= 500) {
+    } else if (apiError.status >= 500 && !(error instanceof ApiError)) {
+      // Only what no code meant to answer (a defect, a driver's surprise) has its stack logged.
+      // A 503 a route chose (the stream took none of a request's transactions, the server is
+      // closing) is told by the request's line with its code (OPS-4), once per request and
+      // without a stack, like a dependency's 503 above.
       request.log.error({ err: error, code: apiError.code }, "request failed");
     }
+    request.errorCode = apiError.code;
     if (apiError.status === 401) void reply.header("www-authenticate", WWW_AUTHENTICATE);
     // API.md: every 503 says when to retry.
     if (apiError.status === 503 && !reply.hasHeader("retry-after")) {
@@ -64,11 +82,13 @@ export function registerErrorHandling(app: FastifyInstance): void {
         "TXW_ERR_METHOD_NOT_ALLOWED",
         `method not allowed; allowed: ${allowed.join(", ")}`,
       );
+      request.errorCode = err.code;
       void reply.headers(SECURITY_HEADERS).header("allow", allowed.join(", "));
       void reply.status(405).send(err.toBody());
       return;
     }
     const err = new ApiError("TXW_ERR_NOT_FOUND", "no such route");
+    request.errorCode = err.code;
     void reply.headers(SECURITY_HEADERS).status(404).send(err.toBody());
   });
 }

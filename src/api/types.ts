@@ -1,4 +1,5 @@
 import type { AlertHub } from "../alerts/hub.ts";
+import type { ClaimStore } from "../claims/types.ts";
 import type { HistoryStore } from "../history/types.ts";
 import type { ApiKeyRecord, Ledger } from "../ledger/types.ts";
 import type { Logger } from "../observability/logger.ts";
@@ -8,6 +9,8 @@ import type { Stream } from "../stream/types.ts";
 export interface ApiDeps {
   ledger: Ledger;
   history: HistoryStore;
+  /** Ingest claims (ING-1, REL-4): which request puts an id on the stream, and whether it did. */
+  claims: ClaimStore;
   stream: Stream;
   /** HMAC key for card tokens (PRIV-1). */
   tokenKey: Buffer;

@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError } from "commander";
 import { ApiError } from "../errors.ts";
+import { FieldError } from "../validation.ts";
 import { archiveCommand, verifyArchiveCommand } from "./commands/archive.ts";
 import {
   keysCreateCommand,
@@ -164,9 +165,11 @@ program
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  // Configuration and input errors name their field; anything else is reported without internals.
-  const message =
-    error instanceof ApiError || error instanceof Error ? error.message : String(error);
+  // Configuration and input errors (coded, or a domain module's field error, such as a ruleset
+  // that breaks its schema) name their field and exit 2; anything else is reported without
+  // internals.
+  const usage = error instanceof ApiError || error instanceof FieldError;
+  const message = usage || error instanceof Error ? error.message : String(error);
   process.stderr.write(`txwatch: ${message}\n`);
-  process.exit(error instanceof ApiError ? 2 : 1);
+  process.exit(usage ? 2 : 1);
 }

@@ -1,8 +1,9 @@
-import { addClamped, bandOf, DAY_MS, encodeId, encodeMember, windowMsOf } from "./keys.ts";
+import { encodeId } from "../transaction/key.ts";
+import { addClamped, bandOf, DAY_MS, encodeMember, windowMsOf } from "./keys.ts";
 import type { HistoryItem, PriorSummary, WindowQuery, WindowResult } from "./types.ts";
 
 /**
- * The aggregates of the in-memory store, written to match the Lua script in record-script.ts
+ * The aggregates of the in-memory store, written to match the Lua script record-history.lua
  * line for line (same bounds, same tie order, same clamping): the two stores must return the
  * same numbers for the same calls, and the shared contract suite holds both to that.
  */

@@ -1,3 +1,4 @@
+import { encodeId, transactionStoreKey } from "../transaction/key.ts";
 import {
   ENTITY_KINDS,
   type EntityKind,
@@ -28,18 +29,6 @@ export function addClamped(sum: number, amount: number): number {
   return Math.min(next, MAX_SUM);
 }
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-
-/**
- * Every id component is percent-encoded, so ":" (key separator) and "|" (member separator)
- * never occur inside a component and ids cannot collide across merchants or kinds. The output
- * is ASCII, so JavaScript string order equals Redis's byte order for members with equal scores.
- * Lone surrogates (which encodeURIComponent rejects) become U+FFFD instead of failing a batch.
- */
-export function encodeId(id: string): string {
-  return encodeURIComponent(id.replace(LONE_SURROGATE, "\uFFFD"));
-}
-
 /*
  * Key layout: one flat keyspace, no hash tags. A transaction's script touches its customer,
  * card, device and IP keys together, which hash to different slots: that is fine on a
@@ -54,10 +43,12 @@ export function encodeId(id: string): string {
  *                                                 low 8 digits / the digits above them, c:{card} =
  *                                                 entries with that card, d = distinct cards; a
  *                                                 field is deleted when it reaches 0
- *   (ha and hs exist only while the h set holds AGGREGATE_FROM entries or more, record-script.ts)
+ *   (ha and hs exist only while the h set holds AGGREGATE_FROM entries or more, record-history.ts)
  *   {prefix}:r:{merchant}:{transactionId}        string: the member first recorded for the id,
  *                                                 EX 24 h, so an id counts once per entity
- *   {prefix}:seen:{merchant}:{transactionId}     string with EX ttl: ingest claim (ingest-claim.ts)
+ *   {prefix}:seen:{merchant}:{transactionId}     string with EX ttl: ingest claim, and
+ *   {prefix}:owner:{ownerId}                     string with PX ttl: its owner's liveness mark
+ *                                                 (both src/claims/redis-claims.ts)
  *   {prefix}:history:generation                  string, no ttl: the generation marker (REL-6), set
  *                                                 once the store is known to hold the last 24 h; a
  *                                                 Redis that restarted empty has none
@@ -93,11 +84,7 @@ export function aggregateKey(
 }
 
 export function recordKey(prefix: string, merchantId: string, transactionId: string): string {
-  return `${prefix}:r:${encodeId(merchantId)}:${encodeId(transactionId)}`;
-}
-
-export function seenKey(prefix: string, merchantId: string, transactionId: string): string {
-  return `${prefix}:seen:${encodeId(merchantId)}:${encodeId(transactionId)}`;
+  return transactionStoreKey(`${prefix}:r`, { merchantId, transactionId });
 }
 
 /** The generation marker: present while the store holds the whole 24 hours (REL-6). */
@@ -208,11 +195,4 @@ export function validateBatch(items: readonly HistoryItem[], now: number): void 
       if (Number.isNaN(q.minAmount) || Number.isNaN(q.maxAmount)) fail(item, "query band is NaN");
     }
   }
-}
-
-export function validateSeenTtl(ttlSeconds: number): number {
-  if (!(Number.isFinite(ttlSeconds) && ttlSeconds > 0)) {
-    throw new TypeError(`ttlSeconds must be a positive number, got ${ttlSeconds}`);
-  }
-  return Math.ceil(ttlSeconds);
 }

@@ -1,3 +1,4 @@
+import { transactionKey } from "../transaction/key.ts";
 import {
   compareEntries,
   lowerBound,
@@ -7,26 +8,15 @@ import {
   windowOf,
   ZERO_WINDOW,
 } from "./aggregate.ts";
-import {
-  DAY_MS,
-  entityKey,
-  entryOf,
-  presentKinds,
-  recordKey,
-  seenKey,
-  validateBatch,
-  validateSeenTtl,
-} from "./keys.ts";
+import { DAY_MS, entityKey, entryOf, presentKinds, validateBatch } from "./keys.ts";
 import type { HistoryRebuild } from "./rebuild.ts";
-import {
-  claimOwnerOf,
-  type EntityKind,
-  type HistoryEntry,
-  type HistoryItem,
-  type HistoryResult,
-  type HistoryStore,
-  newOwnerId,
-  type PriorSummary,
+import type {
+  EntityKind,
+  HistoryEntry,
+  HistoryItem,
+  HistoryResult,
+  HistoryStore,
+  PriorSummary,
 } from "./types.ts";
 
 /** Keys are the Redis store's keys under this prefix, so both stores name entities alike. */
@@ -39,12 +29,10 @@ const PREFIX = "mem";
 const SWEEP_EVERY_MS = 60_000;
 
 export interface MemoryHistoryOptions {
-  /** Wall clock for the ingest claims, whose port methods carry no `now`. @default Date.now */
-  clock?: () => number;
   /**
    * REL-6: the store starts empty. With a rebuild, recordBatch and customerHistory first wait
    * for it to have replayed the ledger's last 24 h once (whenComplete), so that no decision is
-   * made on a partial day; the ingest claims do not wait.
+   * made on a partial day.
    */
   rebuild?: HistoryRebuild;
 }
@@ -57,25 +45,16 @@ interface EntityHistory {
 
 /**
  * The 24-hour history in process memory, with the Redis store's semantics: the embedded local
- * run (LOC-1) and replays use it. No clock of its own for the history: every call says `now`,
+ * run (LOC-1) and replays use it. No clock of its own: every call says `now`,
  * so a replay of last month's traffic ages entries exactly as production did. Calls are expected
  * not to move `now` backwards (wall time and a replay's time do not): the sweep trims every key
  * to the latest `now`, where Redis would have trimmed only the keys a call touched.
  */
 export class MemoryHistoryStore implements HistoryStore {
-  /**
-   * Random per store, so per start: the store lives and dies with its process, so the only
-   * live owner is this one, and a claim naming another is a dead predecessor's (REL-4).
-   */
-  readonly ownerId = newOwnerId();
   private readonly histories = new Map<string, EntityHistory>();
-  /** Record key -> the member first stored for the id, and when that expires (`now` time). */
+  /** transactionKey -> the member first stored for the id, and when that expires (`now` time). */
   private readonly recorded = new Map<string, { member: string; expiresAt: number }>();
-  /** Ingest claims: key -> value and when it expires (wall clock). */
-  private readonly seen = new Map<string, { value: string; expiresAt: number }>();
-  private readonly clock: () => number;
   private lastSweep = -Infinity;
-  private lastSeenSweep = -Infinity;
   private closed = false;
   private readonly rebuild: HistoryRebuild | undefined;
   /** Whether the store holds the whole 24 h: true without a rebuild, else once it has run. */
@@ -84,7 +63,6 @@ export class MemoryHistoryStore implements HistoryStore {
   private rebuilding: Promise<void> | undefined;
 
   constructor(options: MemoryHistoryOptions = {}) {
-    this.clock = options.clock ?? Date.now;
     this.rebuild = options.rebuild;
     this.complete = options.rebuild === undefined;
   }
@@ -156,7 +134,7 @@ export class MemoryHistoryStore implements HistoryStore {
   ): { self: StoredEntry; touched: Map<EntityKind, readonly StoredEntry[]> } {
     const cutoff = now - DAY_MS;
     // As the script does: an id already recorded is that first entry, whatever it carries now.
-    const rkey = recordKey(PREFIX, item.merchantId, item.transactionId);
+    const rkey = transactionKey(item);
     const kept = this.recorded.get(rkey);
     const first = kept !== undefined && kept.expiresAt > now ? kept.member : undefined;
     const self = { ...storedEntryOf(item), ...(first !== undefined && { member: first }) };
@@ -194,76 +172,9 @@ export class MemoryHistoryStore implements HistoryStore {
     return out;
   }
 
-  async claimIds(
-    merchantId: string,
-    ids: string[],
-    value: string,
-    ttlSeconds: number,
-  ): Promise<Map<string, string | null>> {
-    this.assertOpen();
-    const ttl = validateSeenTtl(ttlSeconds);
-    const at = this.clock();
-    if (at - this.lastSeenSweep >= SWEEP_EVERY_MS) this.sweepSeen(at);
-    // No await inside: the whole check-and-set runs in one turn of the event loop, as SET NX.
-    const out = new Map<string, string | null>();
-    for (const id of ids) {
-      const key = seenKey(PREFIX, merchantId, id);
-      let held = this.liveClaim(key, at);
-      // A claim of a dead owner is taken over, as the Redis script does.
-      if (held !== null && !this.ownerLives(claimOwnerOf(held))) held = null;
-      if (held === null) this.seen.set(key, { value, expiresAt: at + ttl * 1000 });
-      if (!out.has(id)) out.set(id, held);
-    }
-    return out;
-  }
-
-  async setClaims(
-    merchantId: string,
-    ids: string[],
-    value: string,
-    ttlSeconds: number,
-    ifHeld?: string,
-  ) {
-    this.assertOpen();
-    const ttl = validateSeenTtl(ttlSeconds);
-    const at = this.clock();
-    for (const id of ids) {
-      const key = seenKey(PREFIX, merchantId, id);
-      if (ifHeld !== undefined) {
-        const held = this.liveClaim(key, at);
-        if (held !== null && held !== ifHeld) continue;
-      }
-      this.seen.set(key, { value, expiresAt: at + ttl * 1000 });
-    }
-  }
-
-  async releaseClaims(merchantId: string, ids: string[], value: string): Promise<void> {
-    this.assertOpen();
-    const at = this.clock();
-    for (const id of ids) {
-      const key = seenKey(PREFIX, merchantId, id);
-      if (this.liveClaim(key, at) === value) this.seen.delete(key);
-    }
-  }
-
-  async claimOf(merchantId: string, id: string): Promise<string | null> {
-    this.assertOpen();
-    return this.liveClaim(seenKey(PREFIX, merchantId, id), this.clock());
-  }
-
-  /** A claim without an owner is held until it expires; one with an owner while it lives. */
-  private ownerLives(owner: string | undefined): boolean {
-    return owner === undefined || owner === this.ownerId;
-  }
-
-  private liveClaim(key: string, at: number): string | null {
-    const claim = this.seen.get(key);
-    return claim !== undefined && claim.expiresAt > at ? claim.value : null;
-  }
-
   /**
-   * Trims every key to the 24 h before `now` and drops the empty ones, and forgets expired seen
-   * marks; recordBatch calls it once a minute of `now`. Returns the entity keys dropped.
+   * Trims every key to the 24 h before `now`, drops the empty ones and forgets expired record
+   * keys; recordBatch calls it once a minute of `now`. Returns the entity keys dropped.
    */
   sweep(now: number): number {
     let dropped = 0;
@@ -277,18 +188,12 @@ export class MemoryHistoryStore implements HistoryStore {
     for (const [key, { expiresAt }] of this.recorded)
       if (expiresAt <= now) this.recorded.delete(key);
     this.lastSweep = Math.max(this.lastSweep, now);
-    this.sweepSeen(this.clock());
     return dropped;
   }
 
   /** Entity keys held, for tests and metrics. */
   get size(): number {
     return this.histories.size;
-  }
-
-  private sweepSeen(at: number): void {
-    for (const [key, { expiresAt }] of this.seen) if (expiresAt <= at) this.seen.delete(key);
-    this.lastSeenSweep = at;
   }
 
   async ping(): Promise<void> {
@@ -302,7 +207,6 @@ export class MemoryHistoryStore implements HistoryStore {
     await this.rebuilding?.catch(() => {});
     this.histories.clear();
     this.recorded.clear();
-    this.seen.clear();
   }
 
   /** As a closed Redis connection does, so code that uses a closed store fails the same way. */

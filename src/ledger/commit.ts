@@ -1,11 +1,13 @@
+import { transactionKey } from "../transaction/key.ts";
 import type { Transaction } from "../transaction/types.ts";
 import { type ChainRow, GENESIS_HASH, rowHash } from "./hash-chain.ts";
 import { type AlertRow, alertOfRow, canonicalInstant, isoSql } from "./rows.ts";
 import type { SqlClient } from "./sql-client.ts";
 import type { Alert, AlertDraft, LedgerRecord, QuarantineRecord } from "./types.ts";
 
-/** One text per (merchant, transaction) or (source, sequence number), for sets and maps. */
-export const keyOf = (first: string, second: string) => `${first}\u0000${second}`;
+/** One text per quarantined stream record: its source and sequence number name it. */
+const quarantineKeyOf = (q: Pick<QuarantineRecord, "source" | "sequenceNumber">) =>
+  `${q.source}\u0000${q.sequenceNumber}`;
 
 /**
  * The card as the contract defines it after ingest (token, BIN, last 4) and nothing else:
@@ -73,8 +75,8 @@ export async function commitBatch(
   return db.transaction(async (tx) => {
     const { fresh, rows } =
       records.length === 0 ? { fresh: [], rows: [] } : await claimAndChain(tx, records);
-    const keys = new Set(fresh.map((r) => keyOf(r.tx.merchantId, r.tx.transactionId)));
-    const drafts = alerts.filter((a) => keys.has(keyOf(a.merchantId, a.transactionId)));
+    const keys = new Set(fresh.map((r) => transactionKey(r.tx)));
+    const drafts = alerts.filter((a) => keys.has(transactionKey(a)));
     if (rows.length === 0 && quarantined.length === 0) return nothing();
     const written = await writeRows(tx, rows, drafts, quarantined);
     return { inserted: fresh, alerts: written.alerts, quarantined: written.quarantined };
@@ -109,8 +111,10 @@ async function claimAndChain(
   const claimed = JSON.parse(head.claimed) as [string, string][];
   if (claimed.length === 0) return { fresh: [], rows: [] };
   // The same transaction twice in one batch: the key was claimed once, the first one wins.
-  const unclaimed = new Set(claimed.map(([merchantId, id]) => keyOf(merchantId, id)));
-  const fresh = records.filter((r) => unclaimed.delete(keyOf(r.tx.merchantId, r.tx.transactionId)));
+  const unclaimed = new Set(
+    claimed.map(([merchantId, transactionId]) => transactionKey({ merchantId, transactionId })),
+  );
+  const fresh = records.filter((r) => unclaimed.delete(transactionKey(r.tx)));
 
   let seq = BigInt(head.seq ?? "0");
   let prevHash = head.row_hash ?? GENESIS_HASH;
@@ -214,11 +218,11 @@ async function writeRows(
   // The same record twice in one batch was stored once: the first one counts.
   const kept = new Set(
     (JSON.parse(answer.quarantined) as [string, string][]).map(([source, sequenceNumber]) =>
-      keyOf(source, sequenceNumber),
+      quarantineKeyOf({ source, sequenceNumber }),
     ),
   );
   return {
     alerts,
-    quarantined: quarantined.filter((q) => kept.delete(keyOf(q.source, q.sequenceNumber))),
+    quarantined: quarantined.filter((q) => kept.delete(quarantineKeyOf(q))),
   };
 }

@@ -1,4 +1,5 @@
-import { keyOf, type StoredBatch } from "./commit.ts";
+import { transactionKey } from "../transaction/key.ts";
+import type { StoredBatch } from "./commit.ts";
 import type { AlertDraft, LedgerRecord, QuarantineRecord } from "./types.ts";
 
 export type CommitFn = (
@@ -73,13 +74,13 @@ export class GroupCommitter {
     for (const batch of group) {
       const own = new Set<string>();
       for (const record of batch.records) {
-        const key = keyOf(record.tx.merchantId, record.tx.transactionId);
+        const key = transactionKey(record.tx);
         if (taken.has(key) && !own.has(key)) continue;
         taken.add(key);
         own.add(key);
         records.push(record);
       }
-      alerts.push(...batch.alerts.filter((a) => own.has(keyOf(a.merchantId, a.transactionId))));
+      alerts.push(...batch.alerts.filter((a) => own.has(transactionKey(a))));
     }
     let stored: StoredBatch;
     try {
@@ -100,10 +101,10 @@ export class GroupCommitter {
     const quarantined = new Set(stored.quarantined);
     for (const batch of group) {
       const own = batch.records.filter((r) => inserted.has(r));
-      const keys = new Set(own.map((r) => keyOf(r.tx.merchantId, r.tx.transactionId)));
+      const keys = new Set(own.map((r) => transactionKey(r.tx)));
       batch.resolve({
         inserted: own,
-        alerts: stored.alerts.filter((a) => keys.has(keyOf(a.merchantId, a.transactionId))),
+        alerts: stored.alerts.filter((a) => keys.has(transactionKey(a))),
         quarantined: batch.quarantined.filter((q) => quarantined.has(q)),
       });
     }

@@ -30,12 +30,13 @@ interface LoggedReply {
 }
 
 /**
- * Fastify's request serializer (the fields it logs with "incoming request"), an allow-list
- * (SEC-5): the method, the route's pattern ("/v1/transactions/:transactionId", never the path
- * the client sent, whose ids and query are its text), and the merchant once authenticated (the
- * request id is bound as `reqId`). No header is logged: Host, Accept-Version and the rest are
- * the client's text. Set on the logger, so it replaces Fastify's default for every request log
- * line.
+ * The request serializer, an allow-list (SEC-5): the method, the route's pattern
+ * ("/v1/transactions/:transactionId", never the path the client sent, whose ids and query are
+ * its text), and the merchant once authenticated (the request id is bound as `reqId`). No
+ * header is logged: Host, Accept-Version and the rest are the client's text. Set on the logger,
+ * so it replaces Fastify's default wherever a line carries the request: the request's own line
+ * is written by src/api/request-log.ts from the same fields, and Fastify's remaining lines (a
+ * failed serializer, a failed writeHead) pass `req` and `res` through these.
  */
 function serializeRequest(req: LoggedRequest) {
   return {
@@ -45,7 +46,7 @@ function serializeRequest(req: LoggedRequest) {
   };
 }
 
-/** "request completed": status, with the route and merchant the request turned out to have. */
+/** A reply: its status, with the route and merchant the request turned out to have. */
 function serializeReply(reply: LoggedReply) {
   return {
     statusCode: reply.statusCode,

@@ -3,7 +3,10 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 /** The monitor's Prometheus metrics (OPS-1); one registry per runtime so tests stay isolated. */
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: "txwatch_process_" });
+  // Node's process metrics under prom-client's own names (process_cpu_seconds_total,
+  // nodejs_eventloop_lag_seconds, ...), which standard Node.js dashboards and alerts query; a
+  // prefix only renamed them (and doubled: txwatch_process_process_cpu_seconds_total) (OPS-4).
+  collectDefaultMetrics({ register: registry });
   const ingested = new Counter({
     name: "txwatch_ingested_transactions_total",
     help: "Transactions answered by the ingest API, by outcome.",
@@ -85,6 +88,21 @@ export function createMetrics() {
     buckets: [0.005, 0.01, 0.02, 0.035, 0.05, 0.1, 0.25, 0.5, 1, 5, 30],
     registers: [registry],
   });
+  // OPS-4: by route pattern ("/v1/transactions/:transactionId"; "unmatched" for any path no
+  // route serves), never by path, so the label sets stay as few as the routes and statuses.
+  const httpRequests = new Counter({
+    name: "txwatch_http_requests_total",
+    help: 'HTTP requests answered, by method, route pattern ("unmatched": no route) and status.',
+    labelNames: ["method", "route", "status"] as const,
+    registers: [registry],
+  });
+  const httpRequestDuration = new Histogram({
+    name: "txwatch_http_request_duration_seconds",
+    help: "Time from a request's arrival to its answer, by method, route pattern and status.",
+    labelNames: ["method", "route", "status"] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
   return {
     registry,
     ingested,
@@ -101,6 +119,8 @@ export function createMetrics() {
     batchFailures,
     batchDuration,
     decisionLatency,
+    httpRequests,
+    httpRequestDuration,
   };
 }
 

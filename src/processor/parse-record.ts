@@ -1,6 +1,6 @@
 import type { QuarantineRecord } from "../ledger/types.ts";
 import type { ConsumedRecord } from "../stream/types.ts";
-import { streamEnvelopeSchema, toValidationError } from "../transaction/schema.ts";
+import { streamEnvelopeSchema, toFieldError } from "../transaction/schema.ts";
 import { maskCardNumbers } from "../transaction/tokenize.ts";
 import type { StreamEnvelope } from "../transaction/types.ts";
 
@@ -33,7 +33,7 @@ export function parseRecord(record: ConsumedRecord, source: string): ParsedRecor
     );
   }
   const result = streamEnvelopeSchema.safeParse(json);
-  if (!result.success) return quarantine(toValidationError(result.error, "", json).message);
+  if (!result.success) return quarantine(toFieldError(result.error, "", json).message);
   return { ok: true, record, envelope: result.data as StreamEnvelope };
 }
 

@@ -5,10 +5,12 @@ import type { Logger } from "../observability/logger.ts";
 import type { Metrics } from "../observability/metrics.ts";
 import type { CompiledRuleset } from "../rules/types.ts";
 import type { BatchResponse, ConsumedRecord } from "../stream/types.ts";
+import { transactionKey } from "../transaction/key.ts";
 import type { StreamEnvelope } from "../transaction/types.ts";
 import { failureRunsOf } from "./failure-runs.ts";
 import { historyItemOf } from "./history-item.ts";
 import { noteIncompleteHistory, raisesAlert } from "./history-note.ts";
+import { logOutcome } from "./outcome-log.ts";
 import { parseRecord, quarantineRow } from "./parse-record.ts";
 import { type QuarantineKind, reportQuarantined } from "./quarantine-report.ts";
 import { refusalOf } from "./refusal.ts";
@@ -95,7 +97,7 @@ export async function processBatch(
       units.push({ index, record, quarantine: parsed.quarantine });
       continue;
     }
-    const key = `${parsed.envelope.tx.merchantId}\u0000${parsed.envelope.tx.transactionId}`;
+    const key = transactionKey(parsed.envelope.tx);
     if (seen.has(key)) continue;
     seen.add(key);
     units.push({ index, record, envelope: parsed.envelope });
@@ -158,6 +160,7 @@ async function commitUnits(
   const drafts = ledgerRecords.flatMap(alertDrafts);
   const result = await deps.ledger.commitBatch(ledgerRecords, drafts, quarantined);
   observe(deps, result.inserted, result.alerts.length, now());
+  logOutcome(deps.log, result.inserted, result.alerts);
   // Counted only when new: a redelivered batch finds its malformed records stored already.
   if (result.quarantined > 0) reportQuarantined(deps, quarantined, "malformed");
   return result.alerts;

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { WindowQuery, WindowResult } from "../history/types.ts";
 import { defaultRuleset } from "./index.ts";
 import { decide, type HistoryFixture, MINUTE, makeTx, prior, T0 } from "./test-fixtures.ts";
+import type { WindowQuery, WindowResult } from "./vocabulary.ts";
 
 const rules = defaultRuleset();
 

@@ -1,4 +1,4 @@
-import { HISTORY_WINDOW_SECONDS } from "../history/types.ts";
+import { HISTORY_WINDOW_SECONDS } from "./vocabulary.ts";
 
 const DURATION = /^([1-9]\d{0,5})(s|m|h)$/;
 const UNIT_SECONDS = { s: 1, m: 60, h: 3600 } as const;

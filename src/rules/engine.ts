@@ -1,15 +1,15 @@
-import {
-  ENTITY_KINDS,
-  type HistoryResult,
-  type WindowQuery,
-  type WindowResult,
-} from "../history/types.ts";
 import type { Action, Reason, Transaction } from "../transaction/types.ts";
 import type { RuleContext } from "./rule-context.ts";
 import { fire, queriesOf } from "./rule-kinds.ts";
 import type { RulesetDocument, Thresholds } from "./ruleset-schema.ts";
 import { rulesetVersion } from "./ruleset-version.ts";
 import type { CompiledRuleset, Verdict } from "./types.ts";
+import {
+  ENTITY_KINDS,
+  type HistoryResult,
+  type WindowQuery,
+  type WindowResult,
+} from "./vocabulary.ts";
 
 const MAX_SCORE = 100;
 

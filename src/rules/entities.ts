@@ -1,5 +1,5 @@
-import type { EntityKind } from "../history/types.ts";
 import type { Transaction } from "../transaction/types.ts";
+import type { EntityKind } from "./vocabulary.ts";
 
 /**
  * The id under which the history tracks the transaction's entity (same mapping as the

@@ -11,6 +11,7 @@ export type { StructuringRule } from "./kinds/structuring.ts";
 export type { VelocityRule } from "./kinds/velocity.ts";
 export { defaultRuleset, loadRuleset, parseRuleset, type RulesetFormat } from "./load-ruleset.ts";
 export { RULE_KINDS, type Rule, type RuleKind } from "./rule-kinds.ts";
+export { RulesetError } from "./ruleset-error.ts";
 export type { RulesetDocument, Thresholds } from "./ruleset-schema.ts";
 export { rulesetVersion } from "./ruleset-version.ts";
 export type { CompiledRuleset, Verdict } from "./types.ts";

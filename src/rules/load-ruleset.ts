@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { extname } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { ValidationError } from "../errors.ts";
 import { compileRuleset } from "./engine.ts";
+import { RulesetError } from "./ruleset-error.ts";
 import type { CompiledRuleset } from "./types.ts";
 import { validateRuleset } from "./validate-ruleset.ts";
 
@@ -12,14 +12,14 @@ function firstLine(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split("\n")[0]!;
 }
 
-/** Parses, validates and compiles a ruleset document (PRC-3). Throws ValidationError. */
+/** Parses, validates and compiles a ruleset document (PRC-3). Throws RulesetError. */
 export function parseRuleset(text: string, format: RulesetFormat): CompiledRuleset {
   let doc: unknown;
   try {
     // yaml rejects duplicate keys by default, so a key written twice cannot silently win.
     doc = format === "json" ? JSON.parse(text) : parseYaml(text);
   } catch (error) {
-    throw new ValidationError(
+    throw new RulesetError(
       undefined,
       `ruleset is not valid ${format.toUpperCase()}: ${firstLine(error)}`,
     );
@@ -33,14 +33,14 @@ export function loadRuleset(path: string): CompiledRuleset {
   const format: RulesetFormat | undefined =
     ext === ".json" ? "json" : ext === ".yaml" || ext === ".yml" ? "yaml" : undefined;
   if (format === undefined) {
-    throw new ValidationError(undefined, `ruleset file ${path} must end in .json, .yaml or .yml`);
+    throw new RulesetError(undefined, `ruleset file ${path} must end in .json, .yaml or .yml`);
   }
   const text = readFileSync(path, "utf8");
   try {
     return parseRuleset(text, format);
   } catch (error) {
-    if (error instanceof ValidationError) {
-      throw new ValidationError(error.field, `${path}: ${error.message}`);
+    if (error instanceof RulesetError) {
+      throw new RulesetError(error.field, `${path}: ${error.message}`);
     }
     throw error;
   }

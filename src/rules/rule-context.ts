@@ -1,5 +1,5 @@
-import type { HistoryResult, WindowQuery, WindowResult } from "../history/types.ts";
 import type { Transaction } from "../transaction/types.ts";
+import type { HistoryResult, WindowQuery, WindowResult } from "./vocabulary.ts";
 
 /** What a rule sees when it decides whether it fires. */
 export interface RuleContext {

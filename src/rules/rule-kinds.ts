@@ -1,4 +1,3 @@
-import type { WindowQuery } from "../history/types.ts";
 import type { Transaction } from "../transaction/types.ts";
 import {
   type AmountSpikeRule,
@@ -41,6 +40,7 @@ import {
   velocityRuleSchema,
 } from "./kinds/velocity.ts";
 import type { Firing, RuleContext } from "./rule-context.ts";
+import type { WindowQuery } from "./vocabulary.ts";
 
 /** Every built-in rule kind (PRC-3), keyed by the `kind` a document writes. */
 export const RULE_SCHEMAS = {

@@ -1,9 +1,10 @@
 // Hand-built inputs for the rules tests: the history implementation belongs to another module,
 // so these fixtures state exactly what the history would have returned.
-import type { HistoryResult, PriorSummary, WindowQuery, WindowResult } from "../history/types.ts";
+
 import type { Transaction } from "../transaction/types.ts";
 import { parseRuleset } from "./load-ruleset.ts";
 import type { CompiledRuleset } from "./types.ts";
+import type { HistoryResult, PriorSummary, WindowQuery, WindowResult } from "./vocabulary.ts";
 
 export const T0 = Date.parse("2026-11-21T00:30:00Z");
 export const MINUTE = 60_000;

@@ -1,5 +1,5 @@
-import type { HistoryResult, WindowQuery } from "../history/types.ts";
 import type { Action, Reason, Transaction } from "../transaction/types.ts";
+import type { HistoryResult, WindowQuery } from "./vocabulary.ts";
 
 /** The outcome of the rules for one transaction, before it is stamped with a time. */
 export interface Verdict {

@@ -1,7 +1,7 @@
 import type { z } from "zod";
-import { ValidationError } from "../errors.ts";
 import { valueAt } from "../validation.ts";
 import { isRuleKind, RULE_KINDS, RULE_SCHEMAS, type Rule } from "./rule-kinds.ts";
+import { RulesetError } from "./ruleset-error.ts";
 import { type RulesetDocument, rulesetHeaderSchema } from "./ruleset-schema.ts";
 
 /** Where an issue sits: the field path prefix and how the message names the owner. */
@@ -25,11 +25,11 @@ function join(base: string, sub: string, sep = "."): string {
 }
 
 /**
- * Turns the most useful zod issue into a ValidationError naming rule and field. An unknown
+ * Turns the most useful zod issue into a RulesetError naming rule and field. An unknown
  * field goes first: a misspelled name usually also shows up as a missing one, and the
  * misspelling is the thing to fix.
  */
-function toError(error: z.ZodError, place: Place, input: unknown, kind?: string): ValidationError {
+function toError(error: z.ZodError, place: Place, input: unknown, kind?: string): RulesetError {
   const issue = error.issues.find((i) => i.code === "unrecognized_keys") ?? error.issues[0]!;
   let sub = pathText(issue.path);
   let predicate = issue.message;
@@ -46,7 +46,7 @@ function toError(error: z.ZodError, place: Place, input: unknown, kind?: string)
   }
   const field = join(place.field, sub);
   const named = join(place.label, sub);
-  return new ValidationError(
+  return new RulesetError(
     field === "" ? undefined : field,
     `${named === "" ? "ruleset" : named} ${predicate}`,
   );
@@ -62,13 +62,13 @@ function labelOf(raw: Record<string, unknown>, field: string): string {
 function validateRule(raw: unknown, index: number): Rule {
   const field = `rules[${index}]`;
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-    throw new ValidationError(field, `${field} must be an object with id, kind and score`);
+    throw new RulesetError(field, `${field} must be an object with id, kind and score`);
   }
   const record = raw as Record<string, unknown>;
   const place = { field, label: labelOf(record, field) };
   if (!isRuleKind(record.kind)) {
     const problem = record.kind === undefined ? "is required, one of" : "must be one of";
-    throw new ValidationError(
+    throw new RulesetError(
       `${field}.kind`,
       `${place.label}.kind ${problem} ${RULE_KINDS.join(", ")}`,
     );
@@ -87,7 +87,7 @@ export function validateRuleset(input: unknown): RulesetDocument {
   rules.forEach((rule, i) => {
     const first = seen.get(rule.id);
     if (first !== undefined) {
-      throw new ValidationError(
+      throw new RulesetError(
         `rules[${i}].id`,
         `rule ${JSON.stringify(rule.id)} (rules[${i}]).id duplicates rules[${first}]; rule ids must be unique`,
       );

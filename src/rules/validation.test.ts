@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ValidationError } from "../errors.ts";
 import { parseRuleset } from "./load-ruleset.ts";
+import { RulesetError } from "./ruleset-error.ts";
 
 type Json = Record<string, unknown>;
 
@@ -41,7 +41,7 @@ function errorOf(change: { top?: Json; thresholds?: Json; rule?: [number, Json] 
   try {
     parseRuleset(JSON.stringify(doc), "json");
   } catch (error) {
-    assert.ok(error instanceof ValidationError, `expected ValidationError, got ${String(error)}`);
+    assert.ok(error instanceof RulesetError, `expected RulesetError, got ${String(error)}`);
     return { field: error.field, message: error.message };
   }
   assert.fail("the ruleset was accepted");
@@ -222,9 +222,9 @@ test("PRC-3 document-level errors name thresholds, name and rules", () => {
   }
 });
 
-test("PRC-3 unparseable text is a ValidationError naming the format", () => {
+test("PRC-3 unparseable text is a RulesetError naming the format", () => {
   const isValidation = (pattern: RegExp) => (e: unknown) =>
-    e instanceof ValidationError && e.field === undefined && pattern.test(e.message);
+    e instanceof RulesetError && e.field === undefined && pattern.test(e.message);
   assert.throws(() => parseRuleset("{", "json"), isValidation(/^ruleset is not valid JSON: /));
   assert.throws(
     () => parseRuleset("a: 1\na: 2\n", "yaml"),

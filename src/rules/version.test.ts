@@ -3,8 +3,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { ValidationError } from "../errors.ts";
 import { loadRuleset, parseRuleset } from "./load-ruleset.ts";
+import { RulesetError } from "./ruleset-error.ts";
 import { canonicalJson } from "./ruleset-version.ts";
 
 const YAML = `
@@ -86,13 +86,13 @@ test("PRC-3 loadRuleset chooses the format by extension and prefixes errors with
     loadRuleset(join(dir, "rules.json")).version,
   );
   assert.throws(() => loadRuleset(join(dir, "bad.yaml")), {
-    name: "ValidationError",
+    name: "RulesetError",
     field: "rules[0].window",
     message: `${join(dir, "bad.yaml")}: rule "velocity-card-10m" (rules[0]).window must be a duration like 30s, 10m, 1h (at most 24h)`,
   });
   assert.throws(
     () => loadRuleset(join(dir, "rules.txt")),
     (e: unknown) =>
-      e instanceof ValidationError && /must end in \.json, \.yaml or \.yml$/.test(e.message),
+      e instanceof RulesetError && /must end in \.json, \.yaml or \.yml$/.test(e.message),
   );
 });

@@ -7,6 +7,7 @@ import { type BacktestOptions, backtest } from "../replay/backtest.ts";
 import { loadRuleset } from "../rules/index.ts";
 import { containsCardNumber } from "../transaction/card-number.ts";
 import { isRfc3339WithOffset } from "../transaction/schema.ts";
+import { FieldError } from "../validation.ts";
 import {
   createKey,
   EXPIRES_IN,
@@ -237,7 +238,8 @@ export async function serveAdminSocket(
           (result) => reply(res, 200, result),
           (error: unknown) => {
             const message = error instanceof Error ? error.message : String(error);
-            const field = error instanceof ApiError ? error.field : undefined;
+            const field =
+              error instanceof ApiError || error instanceof FieldError ? error.field : undefined;
             reply(res, 400, { error: message, ...(field !== undefined && { field }) });
           },
         );

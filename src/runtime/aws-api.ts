@@ -13,7 +13,7 @@ import { openAwsStores, requiredStreamName, tokenKeyText } from "./aws-stores.ts
 
 export interface ApiServer {
   app: FastifyInstance;
-  /** Closes the HTTP server, then the stream, history and ledger connections. */
+  /** Closes the HTTP server, then the stream, claims, history and ledger connections. */
   stop(): Promise<void>;
 }
 
@@ -32,10 +32,16 @@ export async function startApiServer(): Promise<ApiServer> {
   const streamName = requiredStreamName(config);
   const log = createLogger(config.LOG_LEVEL);
   const tokenKey = decodeTokenKey(await tokenKeyText(config));
-  const { ledger, history } = await openAwsStores(config);
+  const { ledger, history, claims } = await openAwsStores(config, log);
   let stream: KinesisStream | undefined;
   const closeStores = () =>
-    settleAll([() => history.close(), () => ledger.close(), async () => stream?.close()]);
+    settleAll([
+      // First, while the Redis client it shares with the history is open: its liveness mark goes.
+      () => claims.close(),
+      () => history.close(),
+      () => ledger.close(),
+      async () => stream?.close(),
+    ]);
   let app: FastifyInstance | undefined;
   let alertFeed: LedgerAlertFeed | undefined;
   let outbox: AlertOutbox | undefined;
@@ -53,6 +59,7 @@ export async function startApiServer(): Promise<ApiServer> {
       {
         ledger,
         history,
+        claims,
         stream,
         tokenKey,
         hub,

@@ -30,7 +30,7 @@ export const LAMBDA_REBUILD_BUDGET_MS = 40_000;
 export async function openAwsProcessor(config: Config): Promise<ProcessorDeps> {
   const log = createLogger(config.LOG_LEVEL);
   const metrics = new Metrics({ namespace: "txwatch", serviceName: "txwatch-processor" });
-  const { ledger, history } = await openAwsStores(config, (ledger) => ({
+  const { ledger, history } = await openAwsStores(config, log, (ledger) => ({
     // Redis that comes back empty is rebuilt from the ledger by one invocation while the others
     // wait for it a bounded time (REL-6), a busy day over several invocations, each resuming
     // where the one before stopped; each loss is one metric data point, published at once.

@@ -3,6 +3,7 @@ import { getSecret } from "@aws-lambda-powertools/parameters/secrets";
 import { Signer } from "@aws-sdk/rds-signer";
 import { Redis } from "ioredis";
 import type { PoolConfig } from "pg";
+import { RedisClaimStore } from "../claims/index.ts";
 import type { Config } from "../config.ts";
 import { ValidationError } from "../errors.ts";
 import { RedisHistoryStore } from "../history/index.ts";
@@ -13,6 +14,9 @@ import {
   credentialProvider,
 } from "../ledger/credentials.ts";
 import { openPostgresLedger, type SqlLedger } from "../ledger/index.ts";
+import { type ConnectionObserver, DependencyTracker } from "../observability/dependency-state.ts";
+import type { Logger } from "../observability/logger.ts";
+import { watchRedis } from "./dependency-watch.ts";
 
 /**
  * Connection settings on AWS come from the parsed configuration (the addresses and secret ARNs
@@ -157,45 +161,40 @@ export function databasePoolConfig(settings: DatabaseSettings): PoolConfig {
  */
 export function openConfiguredLedger(
   config: DatabaseSettings & Pick<Config, "TXWATCH_DB_SCHEMA">,
+  observer?: ConnectionObserver,
 ): Promise<SqlLedger> {
   const schema = config.TXWATCH_DB_SCHEMA === undefined ? {} : { schema: config.TXWATCH_DB_SCHEMA };
+  const observed = observer === undefined ? {} : { observer };
   if (config.DATABASE_URL !== undefined) {
-    return openPostgresLedger({ connectionString: config.DATABASE_URL, ...schema });
+    return openPostgresLedger({ connectionString: config.DATABASE_URL, ...schema, ...observed });
   }
   return openPostgresLedger({
     pool: databasePoolConfig(config),
     credentials: databaseCredentials(config),
     ...schema,
+    ...observed,
   });
 }
 
 /**
- * ioredis reconnects by itself; its error events only need to be seen, not thrown (an
- * unhandled "error" event would crash the process). Commands that fail still reject.
+ * The Redis client, its connection events told to `observer` (watchRedis): ioredis reconnects
+ * by itself, so its errors are heard (an unheard one would crash the process or print ioredis's
+ * own raw stack) and become the tracker's one line per change of state in the JSON log, as in
+ * the local runtime. Commands that fail meanwhile still reject.
  */
-function quietErrors(redis: Redis): Redis {
-  let last = 0;
-  redis.on("error", (error: Error) => {
-    if (Date.now() - last < 10_000) return;
-    last = Date.now();
-    const line = { level: "warn", msg: "redis connection error", err: error.message };
-    process.stderr.write(`${JSON.stringify(line)}\n`);
-  });
-  return redis;
-}
-
 export async function connectRedis(
   config: Pick<Config, "REDIS_URL" | "REDIS_HOST" | "REDIS_PORT" | "REDIS_AUTH_SECRET_ARN">,
+  observer: ConnectionObserver,
 ): Promise<Redis> {
   if (config.REDIS_URL !== undefined) {
-    return quietErrors(new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 }));
+    return watchRedis(new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 }), observer);
   }
   const tokenArn = config.REDIS_AUTH_SECRET_ARN;
   const password =
     tokenArn === undefined
       ? undefined
       : await getSecret(tokenArn, { maxAge: SECRET_MAX_AGE_SECONDS });
-  return quietErrors(
+  return watchRedis(
     new Redis({
       host: requiredSetting(config, "REDIS_HOST"),
       port: config.REDIS_PORT,
@@ -203,6 +202,7 @@ export async function connectRedis(
       tls: {},
       maxRetriesPerRequest: 2,
     }),
+    observer,
   );
 }
 
@@ -219,26 +219,27 @@ export async function tokenKeyText(
 }
 
 /**
- * The ledger and the history store as both AWS entries (Lambda processor, API container) open
- * them: the same schema and key prefix from the configuration, or the API would read other
- * tables and keys than the processor writes. Neither migrates: the owner step does (AWS-3).
- * `historyOptions` gives the processor's history store what it needs from the ledger (its
- * rebuild, REL-6); the API's store only claims ids and reads.
+ * The ledger, the history store and the ingest claims as both AWS entries (Lambda processor,
+ * API container) open them: the same schema and key prefix from the configuration, or the API
+ * would read other tables and keys than the processor writes. Neither migrates: the owner step
+ * does (AWS-3). `historyOptions` gives the processor's history store what it needs from the
+ * ledger (its rebuild, REL-6); the API only reads the history, and claims ids. The claims share
+ * the history's client, so closing them (first) and then the history closes Redis. Each store
+ * going down or coming back is one line of `log` (REL-2, OPS-4), as in the local runtime.
  */
 export async function openAwsStores(
   config: Config,
+  log: Logger,
   historyOptions?: (ledger: SqlLedger) => RedisHistoryOptions,
-): Promise<{ ledger: SqlLedger; history: RedisHistoryStore }> {
-  const ledger = await openConfiguredLedger(config);
+): Promise<{ ledger: SqlLedger; history: RedisHistoryStore; claims: RedisClaimStore }> {
+  const ledger = await openConfiguredLedger(config, new DependencyTracker("ledger", log));
   try {
+    const redis = await connectRedis(config, new DependencyTracker("history", log));
+    const prefix = config.TXWATCH_REDIS_PREFIX;
     return {
       ledger,
-      history: new RedisHistoryStore(
-        await connectRedis(config),
-        config.TXWATCH_REDIS_PREFIX,
-        undefined,
-        historyOptions?.(ledger),
-      ),
+      history: new RedisHistoryStore(redis, prefix, undefined, historyOptions?.(ledger)),
+      claims: new RedisClaimStore(redis, prefix),
     };
   } catch (error) {
     await ledger.close();

@@ -10,8 +10,10 @@ import type { PutResult, Stream } from "../stream/types.ts";
 export function watchRedis(redis: Redis, observer: ConnectionObserver): Redis {
   redis.on("error", (error: Error) => observer.failed(error));
   // A server that goes away closes the connection before any error: a restart quicker than the
-  // first reconnection attempt would otherwise go unreported.
-  redis.on("close", () => observer.failed(new Error("connection to Redis lost")));
+  // first reconnection attempt would otherwise go unreported. "reconnecting" follows every
+  // closed connection at once except one closed on purpose (quit), which is no outage: the
+  // AWS entries close their client without first silencing its tracker.
+  redis.on("reconnecting", () => observer.failed(new Error("connection to Redis lost")));
   redis.on("ready", () => observer.ok());
   return redis;
 }

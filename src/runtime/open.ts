@@ -2,6 +2,8 @@ import { join } from "node:path";
 import { Redis } from "ioredis";
 import { AlertHub } from "../alerts/hub.ts";
 import { type AlertPublisher, fanOut } from "../alerts/publisher.ts";
+import { MemoryClaimStore, RedisClaimStore } from "../claims/index.ts";
+import type { ClaimStore } from "../claims/types.ts";
 import { type Config, decodeTokenKey } from "../config.ts";
 import { MemoryHistoryStore, RedisHistoryStore } from "../history/index.ts";
 import type { HistoryStore } from "../history/types.ts";
@@ -31,6 +33,8 @@ export interface Runtime {
   metrics: Metrics;
   ledger: Ledger;
   history: HistoryStore;
+  /** The ingest claims: beside the history, in its Redis or in this process. */
+  claims: ClaimStore;
   stream: Stream;
   ruleset: CompiledRuleset;
   tokenKey: Buffer;
@@ -129,6 +133,7 @@ export async function openRuntime(config: Config, log: Logger): Promise<Runtime>
     if (applied.length > 0) log.info({ applied }, "ledger migrated");
 
     let history: HistoryStore;
+    let claims: ClaimStore;
     if (config.REDIS_URL !== undefined) {
       const redis = watchRedis(
         new Redis(config.REDIS_URL, {
@@ -140,6 +145,7 @@ export async function openRuntime(config: Config, log: Logger): Promise<Runtime>
       // Redis that comes back empty is rebuilt from the ledger before decisions resume (REL-6).
       const rebuild = historyRebuildFrom(ledger, { log, store: "redis", metrics });
       history = new RedisHistoryStore(redis, config.TXWATCH_REDIS_PREFIX, undefined, { rebuild });
+      claims = new RedisClaimStore(redis, config.TXWATCH_REDIS_PREFIX);
     } else {
       // The in-process history starts empty: the last 24 h are replayed from the ledger in the
       // background, so the API listens at once and the first batch waits for the whole day.
@@ -147,8 +153,13 @@ export async function openRuntime(config: Config, log: Logger): Promise<Runtime>
       const memory = new MemoryHistoryStore({ rebuild });
       memory.whenComplete().catch(() => {}); // logged by the rebuild; the next batch retries it
       history = memory;
+      claims = new MemoryClaimStore();
     }
-    closers.push(() => history.close());
+    // Closed in reverse: the claims first, while the client they share with the history is open.
+    closers.push(
+      () => history.close(),
+      () => claims.close(),
+    );
 
     if (config.DATABASE_URL !== undefined && config.TXWATCH_STREAM === "local") {
       // The local stream has one owner too: two monitors on one directory would append to and
@@ -183,6 +194,7 @@ export async function openRuntime(config: Config, log: Logger): Promise<Runtime>
       metrics,
       ledger,
       history,
+      claims,
       stream,
       ruleset: openRuleset(config),
       tokenKey,

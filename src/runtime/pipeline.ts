@@ -8,12 +8,13 @@ import type { Runtime } from "./open.ts";
 
 /**
  * What the pipeline runs on. A `Runtime` from openRuntime is one; the test harness and the
- * benchmark assemble theirs from their own ledger, history and stream.
+ * benchmark assemble theirs from their own ledger, history, claims and stream.
  */
 export type PipelineRuntime = Pick<
   Runtime,
   | "ledger"
   | "history"
+  | "claims"
   | "stream"
   | "tokenKey"
   | "hub"
@@ -49,7 +50,7 @@ export interface Pipeline {
 /**
  * The API in front of the stream and processBatch behind it: the one wiring that
  * `txwatch start`, the test harness and the benchmark share. It closes nothing it did not open:
- * the runtime's ledger, history and stream stay the caller's.
+ * the runtime's ledger, history, claims and stream stay the caller's.
  */
 export async function startPipeline(
   runtime: PipelineRuntime,
@@ -58,6 +59,7 @@ export async function startPipeline(
   const api: ApiDeps = {
     ledger: runtime.ledger,
     history: runtime.history,
+    claims: runtime.claims,
     stream: runtime.stream,
     tokenKey: runtime.tokenKey,
     hub: runtime.hub,

@@ -1,7 +1,6 @@
 import { isIP } from "node:net";
 import { z } from "zod";
-import { ValidationError } from "../errors.ts";
-import { valueAt } from "../validation.ts";
+import { FieldError, valueAt } from "../validation.ts";
 import {
   cardNumberDigits,
   containsCardNumber,
@@ -235,16 +234,27 @@ export function fieldOf(path: readonly PropertyKey[], prefix = ""): string | und
   return out === "" ? undefined : out;
 }
 
-/** Turns the first zod issue into a ValidationError naming the field. */
-export function toValidationError(
+/**
+ * A transaction that breaks the wire schema, naming the field: the domain's own error, which
+ * api/ answers as TXW_ERR_VALIDATION and the processor quarantines by its message.
+ */
+export class TransactionFieldError extends FieldError {
+  constructor(field: string | undefined, message: string) {
+    super(field, message);
+    this.name = "TransactionFieldError";
+  }
+}
+
+/** Turns the first zod issue into a TransactionFieldError naming the field. */
+export function toFieldError(
   error: z.ZodError,
   prefix = "",
   input?: unknown,
-): ValidationError {
+): TransactionFieldError {
   const issue = error.issues[0]!;
   if (issue.code === "unrecognized_keys") {
     const field = fieldOf([...issue.path, issue.keys[0]!], prefix)!;
-    return new ValidationError(field, `${field} is not a known field`);
+    return new TransactionFieldError(field, `${field} is not a known field`);
   }
   const field = fieldOf(issue.path, prefix);
   if (
@@ -252,7 +262,7 @@ export function toValidationError(
     field !== undefined &&
     valueAt(input, issue.path) === undefined
   ) {
-    return new ValidationError(field, `${field} is required`);
+    return new TransactionFieldError(field, `${field} is required`);
   }
   // Our messages start with the bare field name; put the batch prefix in front of it, and
   // name the field in front of zod's generic messages.
@@ -263,17 +273,17 @@ export function toValidationError(
   } else if (field !== undefined) {
     message = `${field}: ${message}`;
   }
-  // zod's own messages may quote the input; ours never do.
-  return new ValidationError(field, redactCardNumbers(message));
+  // zod's own messages may quote the input (ours never do): FieldError redacts card numbers.
+  return new TransactionFieldError(field, message);
 }
 
 export function parseTransactionInput(
   body: unknown,
   prefix = "",
-): { ok: true; value: TransactionInput } | { ok: false; error: ValidationError } {
+): { ok: true; value: TransactionInput } | { ok: false; error: TransactionFieldError } {
   const result = transactionInputSchema.safeParse(body);
   if (result.success) return { ok: true, value: result.data };
-  return { ok: false, error: toValidationError(result.error, prefix, body) };
+  return { ok: false, error: toFieldError(result.error, prefix, body) };
 }
 
 /** A card as it may appear on the stream: tokenized only. A number here means a bad producer. */

@@ -6,6 +6,7 @@ import type { FastifyInstance } from "fastify";
 import { AlertHub } from "../../src/alerts/hub.ts";
 import { buildApp } from "../../src/api/app.ts";
 import { createApiKey } from "../../src/api/auth.ts";
+import { MemoryClaimStore } from "../../src/claims/index.ts";
 import { MemoryHistoryStore } from "../../src/history/index.ts";
 import { openPostgresLedger, type SqlLedger } from "../../src/ledger/index.ts";
 import { createLogger } from "../../src/observability/logger.ts";
@@ -57,6 +58,7 @@ describe("export during a ledger outage (real PostgreSQL behind a proxy)", () =>
     app = await buildApp({
       ledger,
       history: new MemoryHistoryStore(),
+      claims: new MemoryClaimStore(),
       stream,
       tokenKey: Buffer.alloc(32, 1),
       hub: new AlertHub(),

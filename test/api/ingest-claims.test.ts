@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Redis } from "ioredis";
-import { decodeClaim, encodeClaim } from "../../src/api/ingest-claim.ts";
-import { seenKey } from "../../src/history/keys.ts";
+import { decodeClaim, encodeClaim, seenKey } from "../../src/claims/index.ts";
 import { wireTransaction } from "../support/fixtures.ts";
 import { bearer, type Harness, startHarness } from "../support/harness.ts";
 import { connectTestRedis } from "../support/services.ts";
@@ -59,7 +58,7 @@ describe("ingest claims (real PostgreSQL + Redis)", () => {
           ["accepted", "deferred"],
         ],
       );
-      await waitUntil(async () => (await h.history.claimOf("japancart", idOf(a))) === null);
+      await waitUntil(async () => (await h.claims.claimOf("japancart", idOf(a))) === null);
       assert.equal(await redis.type(claimKey(idOf(b))), "hash", "what it did not claim stays");
     } finally {
       await redis.del(claimKey(idOf(b)));
@@ -71,7 +70,7 @@ describe("ingest claims (real PostgreSQL + Redis)", () => {
 
   test("ING-1 the ledger check and the claims are sent at once, not one after the other", async () => {
     const tx = wireTransaction();
-    const { ledger, history } = h.deps;
+    const { ledger, claims } = h.deps;
     // Each call goes on only once the other has been made: in series neither order could.
     const called = { ledger: false, claims: false };
     const other = async (mine: keyof typeof called, theirs: keyof typeof called) => {
@@ -82,10 +81,10 @@ describe("ingest claims (real PostgreSQL + Redis)", () => {
       }
     };
     try {
-      h.deps.history = Object.assign(Object.create(history), {
-        claimIds: async (...args: Parameters<typeof history.claimIds>) => {
+      h.deps.claims = Object.assign(Object.create(claims), {
+        claimIds: async (...args: Parameters<typeof claims.claimIds>) => {
           await other("claims", "ledger");
-          return history.claimIds(...args);
+          return claims.claimIds(...args);
         },
       });
       h.deps.ledger = Object.assign(Object.create(ledger), {
@@ -98,7 +97,7 @@ describe("ingest claims (real PostgreSQL + Redis)", () => {
       assert.equal(res.statusCode, 202, res.body);
       assert.equal((res.json() as { status: string }).status, "accepted");
     } finally {
-      h.deps.history = history;
+      h.deps.claims = claims;
       h.deps.ledger = ledger;
     }
     await h.waitForDecision("japancart", idOf(tx));
@@ -110,7 +109,7 @@ describe("ingest claims (real PostgreSQL + Redis)", () => {
     await h.waitForDecision("japancart", idOf(tx));
     await redis.del(claimKey(idOf(tx)));
     assert.equal(await statusOf(tx), "duplicate", "the ledger's answer wins");
-    assert.equal(await h.history.claimOf("japancart", idOf(tx)), null, "no claim left behind");
+    assert.equal(await h.claims.claimOf("japancart", idOf(tx)), null, "no claim left behind");
   });
 
   test("ING-1 REL-3 when the ledger cannot be asked, the item is accepted on the stream with its deduplication deferred, and its claim marks it", async () => {
@@ -139,16 +138,16 @@ describe("ingest claims (real PostgreSQL + Redis)", () => {
 
   test("ING-1 REL-3 when the ledger and the claims both fail, the item is accepted on the stream all the same, and decided once", async () => {
     const tx = wireTransaction();
-    const { ledger, history } = h.deps;
+    const { ledger, claims } = h.deps;
     try {
       h.deps.ledger = Object.assign(Object.create(ledger), {
         existingIds: async () => {
           throw new Error("ledger: connection lost");
         },
       });
-      h.deps.history = Object.assign(Object.create(history), {
+      h.deps.claims = Object.assign(Object.create(claims), {
         claimIds: async () => {
-          throw new Error("history store: claiming ids: connection lost");
+          throw new Error("claim store: claiming ids: connection lost");
         },
       });
       for (let i = 0; i < 2; i++) {
@@ -158,7 +157,7 @@ describe("ingest claims (real PostgreSQL + Redis)", () => {
       }
     } finally {
       h.deps.ledger = ledger;
-      h.deps.history = history;
+      h.deps.claims = claims;
     }
     await h.waitForDecision("japancart", idOf(tx));
     assert.equal(
@@ -180,7 +179,7 @@ describe("ingest claims (real PostgreSQL + Redis)", () => {
     try {
       h.deps.stream = Object.assign(Object.create(stream), {
         put: async () => {
-          await h.history.setClaims("japancart", [idOf(tx)], other, 60);
+          await h.claims.setClaims("japancart", [idOf(tx)], other, 60);
           throw new Error("stream down");
         },
       });
@@ -188,27 +187,27 @@ describe("ingest claims (real PostgreSQL + Redis)", () => {
     } finally {
       h.deps.stream = stream;
     }
-    assert.equal(await h.history.claimOf("japancart", idOf(tx)), other, "not deleted");
+    assert.equal(await h.claims.claimOf("japancart", idOf(tx)), other, "not deleted");
     assert.equal(await statusOf(tx), 409, "the other request's put is in flight");
-    await h.history.releaseClaims("japancart", [idOf(tx)], other);
+    await h.claims.releaseClaims("japancart", [idOf(tx)], other);
     assert.equal(await statusOf(tx), "accepted");
     await h.waitForDecision("japancart", idOf(tx));
   });
 
   test("ING-1 when marking the claim accepted fails, the id is a duplicate as soon as the ledger holds it", async () => {
     const tx = wireTransaction();
-    const history = h.deps.history;
+    const claims = h.deps.claims;
     try {
-      h.deps.history = Object.assign(Object.create(history), {
+      h.deps.claims = Object.assign(Object.create(claims), {
         setClaims: async () => {
-          throw new Error("history store: setting claims: connection lost");
+          throw new Error("claim store: setting claims: connection lost");
         },
       });
       assert.equal(await statusOf(tx), "accepted", "the stream took it: accepted");
     } finally {
-      h.deps.history = history;
+      h.deps.claims = claims;
     }
-    const claim = await h.history.claimOf("japancart", idOf(tx));
+    const claim = await h.claims.claimOf("japancart", idOf(tx));
     assert.equal(decodeClaim(claim!).state, "accepting", "left as it was, not released");
     assert.ok(
       (await redis.ttl(claimKey(idOf(tx)))) <= 300,

@@ -3,6 +3,7 @@ import { after, before, describe, test } from "node:test";
 import { Redis } from "ioredis";
 import { AlertHub } from "../../src/alerts/hub.ts";
 import { createApiKey } from "../../src/api/auth.ts";
+import { RedisClaimStore } from "../../src/claims/index.ts";
 import { RedisHistoryStore } from "../../src/history/index.ts";
 import { openPostgresLedger, type SqlLedger } from "../../src/ledger/index.ts";
 import { createLogger } from "../../src/observability/logger.ts";
@@ -63,6 +64,7 @@ describe("ingest while a store is down (real PostgreSQL and Redis behind proxies
       {
         ledger,
         history: new RedisHistoryStore(redis, prefix),
+        claims: new RedisClaimStore(redis, prefix),
         stream,
         tokenKey: Buffer.alloc(32, 3),
         hub,

@@ -3,7 +3,7 @@ import { after, describe, test } from "node:test";
 import type { Redis } from "ioredis";
 import { type IngestResult, ingest } from "../../src/api/ingest.ts";
 import type { ApiDeps } from "../../src/api/types.ts";
-import { RedisHistoryStore } from "../../src/history/index.ts";
+import { RedisClaimStore } from "../../src/claims/index.ts";
 import { createLogger } from "../../src/observability/logger.ts";
 import type { StreamRecord } from "../../src/stream/types.ts";
 import { wireTransaction } from "../support/fixtures.ts";
@@ -17,7 +17,7 @@ import { connectTestRedis, deleteKeys, uniqueName } from "../support/services.ts
 describe("ingest after a monitor died mid-put (real Redis)", () => {
   const prefix = uniqueName("txwtest");
   const clients: Redis[] = [];
-  const stores: RedisHistoryStore[] = [];
+  const stores: RedisClaimStore[] = [];
   after(async () => {
     const admin = await connectTestRedis();
     try {
@@ -32,12 +32,12 @@ describe("ingest after a monitor died mid-put (real Redis)", () => {
   /** A monitor's ingest dependencies: its own Redis connection (and owner), a shared prefix. */
   const monitor = async (put: (records: StreamRecord[]) => Promise<{ failed: number[] }>) => {
     const redis = await connectTestRedis();
-    const history = new RedisHistoryStore(redis, prefix);
+    const claims = new RedisClaimStore(redis, prefix);
     clients.push(redis);
-    stores.push(history);
+    stores.push(claims);
     const deps = {
       ledger: { existingIds: async () => new Set<string>() },
-      history,
+      claims,
       stream: { put },
       tokenKey: Buffer.alloc(32, 1),
       log: createLogger("silent"),
@@ -57,7 +57,7 @@ describe("ingest after a monitor died mid-put (real Redis)", () => {
     void send(a.deps);
     const claimed = async () => {
       for (const tx of batch) {
-        if ((await b.deps.history.claimOf("japancart", tx.transactionId as string)) === null)
+        if ((await b.deps.claims.claimOf("japancart", tx.transactionId as string)) === null)
           return false;
       }
       return true;

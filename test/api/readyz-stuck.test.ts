@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { Writable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import { AlertHub } from "../../src/alerts/hub.ts";
+import { MemoryClaimStore } from "../../src/claims/index.ts";
 import { MemoryHistoryStore } from "../../src/history/index.ts";
 import type { HistoryStore } from "../../src/history/types.ts";
 import { openEmbeddedLedger, type SqlLedger } from "../../src/ledger/index.ts";
@@ -52,6 +53,7 @@ describe("readiness with a stuck partition (embedded)", () => {
       {
         ledger,
         history,
+        claims: new MemoryClaimStore(),
         stream,
         tokenKey: Buffer.alloc(32, 1),
         hub,

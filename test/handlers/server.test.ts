@@ -5,7 +5,7 @@ import { after, before, describe, test } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { KinesisClient } from "@aws-sdk/client-kinesis";
 import { createApiKey } from "../../src/api/auth.ts";
-import { seenKey } from "../../src/history/keys.ts";
+import { seenKey } from "../../src/claims/index.ts";
 import { openPostgresLedger, type SqlLedger } from "../../src/ledger/index.ts";
 import { kinesisClientFrom } from "../../src/stream/index.ts";
 import { wireTransaction } from "../support/fixtures.ts";

@@ -3,7 +3,7 @@ import { describe, test } from "node:test";
 import type { Redis } from "ioredis";
 import { MemoryHistoryStore, RedisHistoryStore } from "../../src/history/index.ts";
 import { MAX_SUM } from "../../src/history/keys.ts";
-import { AGGREGATE_FROM } from "../../src/history/record-script.ts";
+import { AGGREGATE_FROM } from "../../src/history/record-history.ts";
 import type { HistoryItem, HistoryStore, WindowQuery } from "../../src/history/types.ts";
 import { connectTestRedis, deleteKeys, uniqueName } from "../support/services.ts";
 import { historyItem as at, DAY, HOUR, SECOND, T0, window, withCard } from "./history-fixtures.ts";

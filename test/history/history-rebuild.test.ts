@@ -195,9 +195,12 @@ describe("history rebuilt when Redis lost it (generation marker, real Redis)", (
       storeA.recordBatch([eighth("k4")], NOW),
       storeB.recordBatch([eighth("k4")], NOW),
     ]);
-    // Each counts the replayed 7, itself and the other store's 8th (same event time, other id).
-    assert.equal(fromA!.windows[0]!.count, 9);
-    assert.equal(fromB!.windows[0]!.count, 9);
+    // Each counts the replayed 7 and itself; the other store's 8th (same event time, other id)
+    // too when that one was recorded first, which depends on how the two calls interleave.
+    for (const from of [fromA!, fromB!]) {
+      const count = from.windows[0]!.count;
+      assert.ok(count === 8 || count === 9, `counted ${count}`);
+    }
     assert.equal(fromA!.incomplete, undefined);
     assert.equal(fromB!.incomplete, undefined);
     assert.equal(a.seen.lost + b.seen.lost, 1, "one loss reported");

@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { Redis } from "ioredis";
-import { OWNER_LIVENESS_MS, RedisHistoryStore } from "../../src/history/index.ts";
-import { connectTestRedis, deleteKeys, REDIS_URL, uniqueName } from "../support/services.ts";
+import type { Redis } from "ioredis";
+import { OWNER_LIVENESS_MS, RedisClaimStore } from "../../src/claims/index.ts";
+import { RedisHistoryStore } from "../../src/history/index.ts";
+import { connectTestRedis, deleteKeys, uniqueName } from "../support/services.ts";
 import { historyItem as at, DAY, SECOND, T0, window, withCard } from "./history-fixtures.ts";
 import { historyStoreSuite } from "./history-store.suite.ts";
-import { RespProxy } from "./resp-proxy.ts";
+import { proxiedRedis, type RespProxy } from "./resp-proxy.ts";
 
 /**
  * Deletes a test's keys and closes what it opened, closing even when Redis is gone, so a failed
@@ -56,22 +57,8 @@ async function proxiedStore(): Promise<{
   store: RedisHistoryStore;
   dispose: () => Promise<void>;
 }> {
-  const { hostname, port, username, password } = new URL(REDIS_URL);
-  const proxy = new RespProxy({
-    host: hostname.replace(/^\[|\]$/g, ""),
-    port: Number(port || 6379),
-  });
-  const proxyPort = await proxy.listen();
+  const { proxy, redis } = await proxiedRedis();
   const prefix = uniqueName("txwtest");
-  const redis = new Redis({
-    host: "127.0.0.1",
-    port: proxyPort,
-    ...(username !== "" && { username: decodeURIComponent(username) }),
-    ...(password !== "" && { password: decodeURIComponent(password) }),
-    lazyConnect: true,
-    maxRetriesPerRequest: 1,
-    retryStrategy: () => null,
-  });
   const store = new RedisHistoryStore(redis, prefix);
   const dispose = () =>
     cleanUp(
@@ -79,13 +66,6 @@ async function proxiedStore(): Promise<{
       () => store.close(),
       () => proxy.close(),
     );
-  try {
-    await redis.connect();
-    await store.ping();
-  } catch (error) {
-    await dispose();
-    throw error;
-  }
   return { proxy, store, dispose };
 }
 
@@ -105,13 +85,15 @@ describe("redis history store", () => {
         "tok",
       );
       await store.recordBatch([item], T0);
-      await store.claimIds("m:1", ["tx:9"], "accepting", 600);
+      // The claims share the history's client and prefix, so its keyspace.
+      const claims = new RedisClaimStore(redis, prefix);
+      await claims.claimIds("m:1", ["tx:9"], "accepting", 600);
       const keys = await keysUnder(redis, prefix);
       const entities = ["card:tok", "customer:c%201", "device:d%7B1%7D", "ip:2001%3Adb8%3A%3A1"];
       assert.deepEqual(keys, [
         ...["h", "ha", "hs"].flatMap((kind) => entities.map((e) => `${prefix}:${kind}:m%3A1:${e}`)),
         // The claiming process's liveness mark (REL-4), a few seconds long.
-        `${prefix}:owner:${store.ownerId}`,
+        `${prefix}:owner:${claims.ownerId}`,
         `${prefix}:r:m%3A1:${encodeURIComponent(item.transactionId)}`,
         `${prefix}:seen:m%3A1:tx%3A9`,
       ]);
@@ -124,6 +106,7 @@ describe("redis history store", () => {
             : DAY / 1000;
         assert.ok(ttl > 0 && ttl <= limit, `${key} has TTL ${ttl}, want 1..${limit}`);
       }
+      await claims.close();
     } finally {
       await dispose();
     }
@@ -161,31 +144,6 @@ describe("redis history store", () => {
       await store.ping();
       await store.ping();
       assert.equal(proxy.roundTrips, 2);
-    } finally {
-      await dispose();
-    }
-  });
-
-  test("ING-1 a request's ids are claimed in one command and marked accepted in one", async () => {
-    const { proxy, store, dispose } = await proxiedStore();
-    try {
-      const ids = Array.from({ length: 20 }, (_, i) => `tx-${i}`);
-      await store.claimIds("m1", ids.slice(0, 5), "accepting r0", 60);
-      proxy.reset();
-      const held = await store.claimIds("m1", [...ids, "tx-3"], "accepting r1", 60);
-      assert.deepEqual(proxy.commands, ["evalsha"], `commands: ${proxy.commands.join(",")}`);
-      assert.equal(proxy.roundTrips, 1);
-      assert.deepEqual(
-        [...held],
-        ids.map((id, i) => [id, i < 5 ? "accepting r0" : null]),
-        "each id answers what it held, the repeated one its first answer",
-      );
-      proxy.reset();
-      await store.setClaims("m1", ids, "accepted", 120);
-      // The first call of a script on a connection carries it (EVAL), later ones its hash.
-      assert.deepEqual(proxy.commands, ["eval"]);
-      assert.equal(proxy.roundTrips, 1);
-      for (const id of ids) assert.equal(await store.claimOf("m1", id), "accepted");
     } finally {
       await dispose();
     }

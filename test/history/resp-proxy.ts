@@ -1,5 +1,39 @@
 import { connect, createServer, type Server, type Socket } from "node:net";
+import { Redis } from "ioredis";
 import { listenLoopback } from "../support/loopback.ts";
+import { REDIS_URL } from "../support/services.ts";
+
+/**
+ * A client of the test Redis whose every command goes through a proxy of its own, connected:
+ * the proxy counts that client's commands and round trips. The caller quits the client and
+ * closes the proxy.
+ */
+export async function proxiedRedis(): Promise<{ proxy: RespProxy; redis: Redis }> {
+  const { hostname, port, username, password } = new URL(REDIS_URL);
+  const proxy = new RespProxy({
+    host: hostname.replace(/^\[|\]$/g, ""),
+    port: Number(port || 6379),
+  });
+  const proxyPort = await proxy.listen();
+  const redis = new Redis({
+    host: "127.0.0.1",
+    port: proxyPort,
+    ...(username !== "" && { username: decodeURIComponent(username) }),
+    ...(password !== "" && { password: decodeURIComponent(password) }),
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    retryStrategy: () => null,
+  });
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (error) {
+    redis.disconnect();
+    await proxy.close();
+    throw error;
+  }
+  return { proxy, redis };
+}
 
 /**
  * A TCP proxy in front of Redis that sees exactly one client's traffic, so the tests can count

@@ -7,7 +7,7 @@ import { test } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { bundleLambda, LAMBDA_HANDLERS } from "../../infra/build/processor-bundle.ts";
 
-test("CMP-1 the Lambda bundle is one directory of ES modules (processor, admin, archive) each exporting its handler, with the migrations and default ruleset beside them", async (t) => {
+test("CMP-1 the Lambda bundle is one directory of ES modules (processor, admin, archive) each exporting its handler, with the migrations, default ruleset and history script beside them", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "txwatch-bundle-"));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   assert.equal(bundleLambda(dir), dir);
@@ -17,6 +17,7 @@ test("CMP-1 the Lambda bundle is one directory of ES modules (processor, admin, 
     { processor: "index.handler", admin: "admin.handler", archive: "archive.handler" },
   );
   assert.ok(existsSync(join(dir, "default-ruleset.yaml")));
+  assert.ok(existsSync(join(dir, "record-history.lua")), "the history script, read at start");
   assert.ok(readdirSync(join(dir, "migrations")).some((f) => f.endsWith(".sql")));
   for (const handler of Object.values(LAMBDA_HANDLERS)) {
     const [file, exported] = handler.split(".") as [string, string];

@@ -158,3 +158,9 @@ test("PRIV-1 secrets are redacted wherever they sit in a plan", () => {
     d: null,
   });
 });
+
+test("txwatch plan reaches infra/ through its one entry, which is the plan command itself", async () => {
+  const entry = await import("../../infra/cli-entry.ts");
+  assert.equal(entry.runPlan, runPlan);
+  assert.equal(entry.runPlanCheck, runPlanCheck);
+});

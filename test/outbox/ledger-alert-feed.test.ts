@@ -7,6 +7,7 @@ import { AlertHub } from "../../src/alerts/hub.ts";
 import type { AlertPublisher } from "../../src/alerts/publisher.ts";
 import { buildApp } from "../../src/api/app.ts";
 import { createApiKey } from "../../src/api/auth.ts";
+import { MemoryClaimStore } from "../../src/claims/index.ts";
 import { MemoryHistoryStore } from "../../src/history/index.ts";
 import { openEmbeddedLedger, openPostgresLedger, type SqlLedger } from "../../src/ledger/index.ts";
 import type { Alert, Ledger } from "../../src/ledger/types.ts";
@@ -246,6 +247,7 @@ describe("ledger alert feed (real PostgreSQL)", () => {
     const app: FastifyInstance = await buildApp({
       ledger: api,
       history,
+      claims: new MemoryClaimStore(),
       stream,
       tokenKey: Buffer.alloc(32, 1),
       hub,

@@ -6,6 +6,7 @@ import { Writable } from "node:stream";
 import { after, describe, test } from "node:test";
 import { AlertHub } from "../../src/alerts/hub.ts";
 import { createApiKey } from "../../src/api/auth.ts";
+import { MemoryClaimStore } from "../../src/claims/index.ts";
 import { loadConfig } from "../../src/config.ts";
 import { MemoryHistoryStore } from "../../src/history/index.ts";
 import { openEmbeddedLedger, type SqlLedger } from "../../src/ledger/index.ts";
@@ -127,6 +128,7 @@ describe("embedded start with a day of history (REL-6)", { timeout: 120_000 }, (
         {
           ledger,
           history,
+          claims: new MemoryClaimStore(),
           stream,
           tokenKey,
           hub,

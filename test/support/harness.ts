@@ -3,6 +3,8 @@ import type { FastifyInstance } from "fastify";
 import { AlertHub } from "../../src/alerts/hub.ts";
 import { createApiKey } from "../../src/api/auth.ts";
 import type { ApiDeps } from "../../src/api/types.ts";
+import { MemoryClaimStore, RedisClaimStore } from "../../src/claims/index.ts";
+import type { ClaimStore } from "../../src/claims/types.ts";
 import { MemoryHistoryStore, RedisHistoryStore } from "../../src/history/index.ts";
 import type { HistoryStore } from "../../src/history/types.ts";
 import { openEmbeddedLedger, openPostgresLedger } from "../../src/ledger/index.ts";
@@ -30,9 +32,10 @@ export interface Harness {
   deps: ApiDeps;
   ledger: Ledger;
   history: HistoryStore;
+  claims: ClaimStore;
   stream: LocalLogStream;
   hub: AlertHub;
-  /** The Redis key prefix of the history store ("real" only), to reach its keys directly. */
+  /** The Redis key prefix of the history and the claims ("real" only), to reach their keys. */
   redisPrefix?: string;
   /** Everything the monitor logged, as text (PRIV-1 checks). */
   logs: () => string;
@@ -49,6 +52,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const cleanups: (() => Promise<void>)[] = [];
   let ledger: Ledger;
   let history: HistoryStore;
+  let claims: ClaimStore;
   let redisPrefix: string | undefined;
   if (options.kind === "real") {
     const schema = uniqueName("txw_test");
@@ -57,8 +61,10 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     const prefix = uniqueName("txwtest");
     redisPrefix = prefix;
     history = new RedisHistoryStore(redis, prefix);
+    claims = new RedisClaimStore(redis, prefix);
     cleanups.push(async () => {
       // A test may have closed the Redis connection itself (an outage): the schema still goes.
+      await claims.close().catch(() => {});
       await deleteKeys(redis, prefix).catch(() => {});
       await history.close().catch(() => {});
       await ledger.close();
@@ -67,7 +73,9 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   } else {
     ledger = await openEmbeddedLedger({});
     history = new MemoryHistoryStore();
+    claims = new MemoryClaimStore();
     cleanups.push(async () => {
+      await claims.close();
       await history.close();
       await ledger.close();
     });
@@ -87,6 +95,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     {
       ledger,
       history,
+      claims,
       stream,
       tokenKey: Buffer.alloc(32, 1),
       hub,
@@ -110,6 +119,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     deps,
     ledger,
     history,
+    claims,
     stream,
     hub,
     ...(redisPrefix !== undefined && { redisPrefix }),

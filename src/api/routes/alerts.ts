@@ -3,7 +3,7 @@ import { z } from "zod";
 import { ApiError, dependency } from "../../errors.ts";
 import type { Alert, AlertTransition } from "../../ledger/types.ts";
 import { containsCardNumber } from "../../transaction/card-number.ts";
-import { isPlausibleId, isStorableText, toValidationError } from "../../transaction/schema.ts";
+import { isPlausibleId, isStorableText, toFieldError } from "../../transaction/schema.ts";
 import type { AlertPage } from "../contract/schemas.ts";
 import { queryInstant } from "../query-instant.ts";
 import { type ApiDeps, merchantOf } from "../types.ts";
@@ -59,7 +59,7 @@ export function alertRoutes(app: FastifyInstance, deps: ApiDeps, streamsPerKey =
 
   app.get("/v1/alerts", async (request) => {
     const parsed = listQuerySchema.safeParse(request.query);
-    if (!parsed.success) throw toValidationError(parsed.error, "", request.query);
+    if (!parsed.success) throw toFieldError(parsed.error, "", request.query);
     const { cursor, limit, ...filter } = parsed.data;
     const page = await dependency(
       "ledger",
@@ -134,7 +134,7 @@ export function alertRoutes(app: FastifyInstance, deps: ApiDeps, streamsPerKey =
     app.post<{ Params: { id: string } }>(`/v1/alerts/:id/${transition}`, async (request) => {
       const body = request.body ?? {};
       const parsed = noteSchema.safeParse(body);
-      if (!parsed.success) throw toValidationError(parsed.error, "", body);
+      if (!parsed.success) throw toFieldError(parsed.error, "", body);
       const outcome = await dependency(
         "ledger",
         deps.ledger.transitionAlert(

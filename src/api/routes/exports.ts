@@ -3,7 +3,7 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { ApiError, dependency, safeErrorFields, ValidationError } from "../../errors.ts";
 import type { StoredTransaction } from "../../ledger/types.ts";
-import { toValidationError } from "../../transaction/schema.ts";
+import { toFieldError } from "../../transaction/schema.ts";
 import { queryInstant } from "../query-instant.ts";
 import { type ApiDeps, merchantOf } from "../types.ts";
 import { presentTransaction } from "./transactions.ts";
@@ -20,7 +20,7 @@ export function exportRoutes(app: FastifyInstance, deps: ApiDeps): void {
    */
   app.get("/v1/exports/transactions", async (request, reply) => {
     const parsed = exportQuerySchema.safeParse(request.query);
-    if (!parsed.success) throw toValidationError(parsed.error, "", request.query);
+    if (!parsed.success) throw toFieldError(parsed.error, "", request.query);
     const { from, to } = parsed.data;
     if (Date.parse(from) >= Date.parse(to))
       throw new ValidationError("to", "to must be after from");

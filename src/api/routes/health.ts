@@ -35,7 +35,7 @@ function stuckPartitions(deps: ApiDeps) {
 export function healthRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get("/healthz", async () => ({ status: "ok" }));
 
-  app.get("/readyz", async (_request, reply) => {
+  app.get("/readyz", async (request, reply) => {
     const [stream, history, ledger] = await Promise.all([
       check(() => deps.stream.ping()),
       check(() => deps.history.ping()),
@@ -62,6 +62,7 @@ export function healthRoutes(app: FastifyInstance, deps: ApiDeps): void {
         ? [`stream partition ${stuck.map((p) => p.partition).join(", ")} stuck`]
         : []),
     ];
+    request.errorCode = "TXW_ERR_UNAVAILABLE";
     // API.md: every 503 says when to ask again.
     return reply
       .status(503)

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { FastifyInstance } from "fastify";
+import { decodeClaim } from "../../claims/claim-value.ts";
 import { ApiError, dependency } from "../../errors.ts";
 import type { StoredTransaction } from "../../ledger/types.ts";
 import { containsCardNumber } from "../../transaction/card-number.ts";
@@ -11,7 +12,6 @@ import type {
   PendingTransaction,
 } from "../contract/schemas.ts";
 import { ingest, itemsOf } from "../ingest.ts";
-import { decodeClaim } from "../ingest-claim.ts";
 import { type ApiDeps, merchantOf } from "../types.ts";
 
 /** The wire form of a stored transaction: its fields, when it arrived, and its decision. */
@@ -88,9 +88,10 @@ export function transactionRoutes(app: FastifyInstance, deps: ApiDeps): void {
         deps.ledger.getTransaction(merchantId, transactionId),
       );
       if (stored !== null) return presentDecided(stored);
+      // The claims live beside the history (one Redis), the dependency /readyz calls "history".
       const claim = await dependency(
         "history store",
-        deps.history.claimOf(merchantId, transactionId),
+        deps.claims.claimOf(merchantId, transactionId),
       );
       // "accepting": the stream has not taken it yet and may refuse it, so it is not known.
       if (claim === null || decodeClaim(claim).state !== "accepted") {

@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { ENTITY_KINDS } from "../../history/types.ts";
 import { amountFor } from "../amount-map.ts";
 import { entityIdOf } from "../entities.ts";
 import type { Firing, RuleContext } from "../rule-context.ts";
@@ -10,6 +9,7 @@ import {
   oneOf,
   positiveInt,
 } from "../schema-parts.ts";
+import { ENTITY_KINDS } from "../vocabulary.ts";
 
 /** An amount far above what this entity usually pays (its own 24 h same-currency mean). */
 export const amountSpikeRuleSchema = z.strictObject({

@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { ENTITY_KINDS } from "../../history/types.ts";
 import { entityIdOf, entityLabel } from "../entities.ts";
 import type { Firing, RuleContext } from "../rule-context.ts";
 import { commonRuleFields, oneOf, positiveInt } from "../schema-parts.ts";
+import { ENTITY_KINDS } from "../vocabulary.ts";
 
 /**
  * Impossible travel: the entity's previous transaction came from another country too recently

@@ -1,10 +1,10 @@
 import { z } from "zod";
-import type { WindowQuery } from "../../history/types.ts";
 import type { Transaction } from "../../transaction/types.ts";
 import { windowSeconds } from "../duration.ts";
 import { entityIdOf, entityLabel } from "../entities.ts";
 import type { Firing, RuleContext } from "../rule-context.ts";
 import { commonRuleFields, durationSchema, oneOf, positiveInt } from "../schema-parts.ts";
+import type { WindowQuery } from "../vocabulary.ts";
 
 /** One device or IP cycling through many cards: card testing or a fraud ring's workstation. */
 export const distinctCardsRuleSchema = z.strictObject({

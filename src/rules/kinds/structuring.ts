@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { ENTITY_KINDS, type WindowQuery } from "../../history/types.ts";
 import type { Transaction } from "../../transaction/types.ts";
 import { amountFor } from "../amount-map.ts";
 import { windowSeconds } from "../duration.ts";
@@ -13,6 +12,7 @@ import {
   oneOf,
   positiveInt,
 } from "../schema-parts.ts";
+import { ENTITY_KINDS, type WindowQuery } from "../vocabulary.ts";
 
 /**
  * Structuring: repeated payments just under a reporting threshold, split so that none reaches

@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { ENTITY_KINDS, type WindowQuery } from "../../history/types.ts";
 import type { Transaction } from "../../transaction/types.ts";
 import { amountFor } from "../amount-map.ts";
 import { windowSeconds } from "../duration.ts";
@@ -12,6 +11,7 @@ import {
   oneOf,
   positiveInt,
 } from "../schema-parts.ts";
+import { ENTITY_KINDS, type WindowQuery } from "../vocabulary.ts";
 
 /** Count and / or same-currency sum of an entity's transactions over a window. */
 export const velocityRuleSchema = z

@@ -1,64 +1,51 @@
-import {
-  aggregateKey,
-  amountKey,
-  bandOf,
-  DAY_MS,
-  encodeMember,
-  entityKey,
-  HISTORY_TTL_SECONDS,
-  MAX_SUM,
-  presentKinds,
-  recordKey,
-  windowMsOf,
-} from "./keys.ts";
-import type {
-  EntityKind,
-  HistoryItem,
-  HistoryResult,
-  PriorSummary,
-  WindowResult,
-} from "./types.ts";
+-- Records one transaction in the 24-hour history of each of its entities and answers the
+-- aggregates its rules need (PRC-2). record-history.ts loads this file and puts the constants
+-- it shares with TypeScript in front of this line, on the same line, so that the line numbers
+-- of a script error are this file's:
+--   DAY      24 h in milliseconds (keys.ts DAY_MS)
+--   TTL      seconds a written key lives after its last write (keys.ts HISTORY_TTL_SECONDS)
+--   MAX_SUM  where sums are clamped: 2^53 - 1, the largest integer a double holds exactly
+--
+-- One call per transaction, so atomic: it trims, adds and reads every entity key of the
+-- transaction, and the aggregates are those of the data right after the add. A redelivered
+-- transaction therefore sees what it saw the first time, unless an entry with an event time at
+-- or before its own (in its windows) was recorded in between: out-of-order event times, or the
+-- same millisecond, from another batch.
+--
+-- A transaction id counts once per entity: the record key remembers the member first stored
+-- for the id, and a later delivery of the id with other content (amount, card, country) is
+-- treated as that one, so it adds nothing and never counts itself twice.
+--
+-- The protocol; record-history.ts encodes the call and decodes the reply in the same order:
+-- KEYS   per entity the transaction has (customer, card, device, ip, in that order) its time
+--        set, amount set and aggregate hash (keys.ts), then the transaction's record key.
+-- ARGV   1 now, 2 eventTime, 3 member, 4 amount, 5 currency, 6 card, 7 number of queries,
+--        8 aggregateFrom; then five per query: the position of its entity among those of KEYS
+--        (0 = the transaction lacks it), windowMs, banded (0/1), min, max ("" = open bound).
+--        Currency, card and country are compared in their encoded form.
+-- reply  { priors, windows }: per entity of KEYS { count, sameCurrencyCount, sameCurrencySum,
+--        sameCurrencyMax, hasLast (0/1), lastEventTime, lastCountry }; per query { count, sum,
+--        distinctCards }.
+--
+-- Cost: this script is what bounds the whole pipeline's throughput (Redis runs it on one core),
+-- so an entity's cost must not grow with its activity. A busy entity (AGGREGATE_FROM entries or
+-- more) keeps running aggregates beside its time set: the amount set (one currency's entries by
+-- amount, for the maximum and amount bands) and the hash (sums, entries per card, distinct
+-- cards). An entry enters them only when ZADD NX really adds it (so a redelivery changes
+-- nothing) and leaves them when the trim removes it; only the trimmed members are read. The
+-- priors and the day windows are the aggregates minus the entries of the set outside
+-- [t - 24 h, t] and the transaction's own entry: with event times near now these are none or
+-- few. A small set, or one whose entries lie mostly outside the day (event times far from now),
+-- is cheaper to scan, and is scanned. Windows shorter than a day read their own range. The
+-- aggregates are dropped only below a quarter of AGGREGATE_FROM, so that a set near the
+-- threshold does not build and drop them call after call.
+--
+-- Numbers: every input is an integer below 2^53, exact as a Lua double; bounds go back to
+-- Redis through "%.0f" (tostring would print 14 significant digits); replies are Lua numbers,
+-- which Redis turns into integer replies, exact below 2^53; sums are clamped to MAX_SUM. The
+-- hash sums an amount's digits above the low 8 and the low 8 apart, so that both stay exact
+-- integers (in Redis and in Lua) however large the day's total; combine() clamps the total.
 
-/**
- * One call per transaction: trims, adds and reads every entity key of the transaction
- * atomically, so the aggregates are those of the data right after the add. A redelivered
- * transaction therefore sees what it saw the first time, unless an entry with an event time at
- * or before its own (in its windows) was recorded in between: out-of-order event times, or the
- * same millisecond, from another batch.
- *
- * A transaction id counts once per entity: the record key remembers the member first stored
- * for the id, and a later delivery of the id with other content (amount, card, country) is
- * treated as that one, so it adds nothing and never counts itself twice.
- *
- * KEYS: per entity of the transaction (ENTITY_KINDS order) its time set, amount set and
- *       aggregate hash (keys.ts), then its record key. The amount set and the hash exist only
- *       while the time set holds enough entries (aggregateFrom, with hysteresis): a small set
- *       is scanned as before, which is cheaper than keeping aggregates for it.
- * ARGV: now, eventTime, member, amount, currency, card, nQueries, aggregateFrom, then per query
- *       keyIndex (0 = the transaction lacks that entity), windowMs, banded (0/1), min, max
- *       ("" = open bound). Currency, card and country are compared in their encoded form.
- *
- * Cost: the script is what bounds the whole pipeline's throughput (Redis runs it on one core).
- * Reading the day's entries made it grow with an entity's activity, so each entity keeps running
- * aggregates beside its time set instead: the amount set (one currency's entries by amount, for
- * the maximum and amount bands) and the hash (sums, entries per card, distinct cards). An entry
- * enters them only when ZADD NX really adds it (so a redelivery changes nothing) and leaves them
- * when the trim removes it; only the trimmed members are read. The priors and the day windows
- * are the aggregates minus the entries of the set outside [t - 24 h, t] and the transaction's
- * own entry: with event times near now these are none or few. When they are most of the set
- * (event times far from now), the day is scanned as before, which is then the cheaper way.
- * Windows shorter than a day read their own range, as before.
- *
- * Numbers: every input is an integer below 2^53, exact as a Lua double; bounds go back to
- * Redis through "%.0f" (tostring would print 14 significant digits); replies are Lua numbers,
- * which Redis turns into integer replies, exact below 2^53; sums are clamped to 2^53 - 1. The
- * hash sums an amount's digits above the low 8 and the low 8 apart, so that both stay exact
- * integers (in Redis and in Lua) however large the day's total; combine() clamps the total.
- */
-export const RECORD_SCRIPT = `
-local DAY = ${DAY_MS}
-local TTL = '${HISTORY_TTL_SECONDS}'
-local MAX_SUM = ${MAX_SUM}
 local LOW = 100000000
 local HIGH_LIMIT = math.floor(MAX_SUM / LOW)
 local WIDTH = 16
@@ -212,7 +199,7 @@ local function bandMembers(l, query, ex)
   return out
 end
 
--- The day by scanning its members: the old way, cheaper when most of the set is outside it.
+-- The day by scanning its members: for small sets, and sets mostly outside the day.
 local function scanKey(i, key)
   local day = redis.call('ZRANGEBYSCORE', key, dayFrom, tText)
   local count, scCount, scSum, scMax = 0, 0, 0, 0
@@ -372,102 +359,3 @@ for i = 1, nk do
 end
 if stored then redis.call('SET', recordKey, member, 'EX', TTL) end
 return { priors, windows }
-`;
-
-export interface ScriptCall {
-  keys: string[];
-  args: string[];
-  kinds: EntityKind[];
-}
-
-function bound(value: number): string {
-  return Number.isFinite(value) ? String(value) : "";
-}
-
-/**
- * Entries from which a key keeps running aggregates (and below a quarter of which it drops
- * them again). Measured on this script: below about this size scanning the day costs Redis less
- * than keeping the aggregates, and the aggregates' two extra keys cost memory for every one of
- * the many small sets (a card, a device, most customers).
- */
-export const AGGREGATE_FROM = 32;
-
-export function scriptCallOf(
-  prefix: string,
-  item: HistoryItem,
-  now: number,
-  aggregateFrom = AGGREGATE_FROM,
-): ScriptCall {
-  const kinds = presentKinds(item);
-  const keys = kinds.flatMap((kind) => {
-    const id = item.entities[kind]!;
-    return [
-      entityKey(prefix, item.merchantId, kind, id),
-      amountKey(prefix, item.merchantId, kind, id),
-      aggregateKey(prefix, item.merchantId, kind, id),
-    ];
-  });
-  keys.push(recordKey(prefix, item.merchantId, item.transactionId));
-  const member = encodeMember(item);
-  // The member's encoded fields, so the script compares like with like.
-  const [, , currency, card] = member.split("|") as [string, string, string, string, string];
-  const args = [String(now), String(item.eventTime), member, String(item.amount), currency, card];
-  args.push(String(item.queries.length), String(aggregateFrom));
-  for (const q of item.queries) {
-    const band = bandOf(q);
-    args.push(
-      String(kinds.indexOf(q.entity) + 1),
-      String(windowMsOf(q)),
-      band === null ? "0" : "1",
-      band === null ? "" : bound(band.min),
-      band === null ? "" : bound(band.max),
-    );
-  }
-  return { keys, args, kinds };
-}
-
-function list(value: unknown, what: string): unknown[] {
-  if (!Array.isArray(value)) throw new Error(`history script reply: ${what} is not an array`);
-  return value;
-}
-
-function int(value: unknown, what: string): number {
-  if (typeof value !== "number" || !Number.isSafeInteger(value)) {
-    throw new Error(`history script reply: ${what} is not an integer`);
-  }
-  return value;
-}
-
-export function parseScriptReply(reply: unknown, call: ScriptCall): HistoryResult {
-  const [priorsRaw, windowsRaw] = list(reply, "reply");
-  const priors = list(priorsRaw, "priors");
-  const prior: Partial<Record<EntityKind, PriorSummary>> = {};
-  call.kinds.forEach((kind, i) => {
-    const p = list(priors[i], `prior ${kind}`);
-    const country = p[6];
-    if (typeof country !== "string")
-      throw new Error("history script reply: country is not a string");
-    prior[kind] = {
-      count: int(p[0], "count"),
-      sameCurrencyCount: int(p[1], "sameCurrencyCount"),
-      sameCurrencySum: int(p[2], "sameCurrencySum"),
-      sameCurrencyMax: int(p[3], "sameCurrencyMax"),
-      last:
-        int(p[4], "hasLast") === 0
-          ? null
-          : {
-              eventTime: int(p[5], "last.eventTime"),
-              ...(country !== "" && { country: decodeURIComponent(country) }),
-            },
-    };
-  });
-  const windows: WindowResult[] = list(windowsRaw, "windows").map((w, q) => {
-    const [count, sum, distinctCards] = list(w, `window ${q}`);
-    return {
-      count: int(count, "count"),
-      sum: int(sum, "sum"),
-      distinctCards: int(distinctCards, "distinctCards"),
-    };
-  });
-  return { prior, windows };
-}

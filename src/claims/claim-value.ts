@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 
 /**
- * The value of an ingest claim (HistoryStore.claimIds), one per merchant and transaction id.
+ * The value of an ingest claim (ClaimStore.claimIds), one per merchant and transaction id.
  * "accepting" while the stream put is in flight, "accepted" once the stream took it; both carry
  * when the API received the transaction, which GET /v1/transactions/{id} shows while the
  * transaction waits for its decision.
@@ -10,7 +10,7 @@ export type ClaimState = "accepting" | "accepted";
 
 export interface IngestClaim {
   state: ClaimState;
-  /** ISO 8601; absent on marks written before claims carried it. */
+  /** ISO 8601; absent on marks that carry no time. */
   receivedAt?: string;
   /**
    * On "accepting" claims: random per request, so that the claim's value is this request's own
@@ -19,7 +19,7 @@ export interface IngestClaim {
    */
   nonce?: string;
   /**
-   * On "accepting" claims: the HistoryStore.ownerId of the process that made it (REL-4). Once
+   * On "accepting" claims: the ClaimStore.ownerId of the process that made it (REL-4). Once
    * that process's liveness is gone (it died), another process's claim call takes the claim
    * over instead of answering 409 until it expires.
    */
@@ -28,7 +28,7 @@ export interface IngestClaim {
 
 /**
  * The backstop: the ids of an API process that died mid-put are taken over within seconds
- * once its liveness is gone (REL-4, HistoryStore.claimIds); claims without an owner, and a
+ * once its liveness is gone (REL-4, ClaimStore.claimIds); claims without an owner, and a
  * store that lost the liveness marks, wait for this. Long enough for any stream put (a put
  * outliving it only weakens the duplicate answer: the ledger still stores the transaction once).
  */
@@ -36,12 +36,15 @@ export const ACCEPTING_TTL_SECONDS = 5 * 60;
 /** Accepted marks need only outlive the stream-to-ledger delay; the ledger is the truth. */
 export const ACCEPTED_TTL_SECONDS = 24 * 60 * 60;
 
+/**
+ * Space-separated words: `<state> <receivedAt> [<nonce> [<owner>]]`. The Redis claim script
+ * reads the owner of an "accepting" claim as its fourth word, as claimOwnerOf does.
+ */
 export function encodeClaim(
   claim: Required<Pick<IngestClaim, "state" | "receivedAt">> & IngestClaim,
 ): string {
   const words = [claim.state, claim.receivedAt];
   if (claim.nonce) words.push(claim.nonce, ...(claim.owner ? [claim.owner] : []));
-  // The stores read the owner as the fourth word of an "accepting" claim (HistoryStore.claimIds).
   return words.join(" ");
 }
 
@@ -58,6 +61,16 @@ export function decodeClaim(value: string): IngestClaim {
     ...(owner && { owner }),
   };
   if (state === "accepting") return { state, ...rest };
-  // "1", the seen mark of earlier versions, also means accepted.
+  // Whatever else a claim holds means accepted: "accepted", and the bare "1" of marks that
+  // carry no time, which a store may still hold for up to ACCEPTED_TTL_SECONDS.
   return { state: "accepted", ...rest };
+}
+
+/**
+ * The owner named by a claim's value (`accepting <receivedAt> <nonce> <owner>`), or undefined
+ * for any other value: such claims are never taken over. The Redis claim script reads it alike.
+ */
+export function claimOwnerOf(value: string): string | undefined {
+  const words = value.split(" ");
+  return words.length === 4 && words[0] === "accepting" && words[3] !== "" ? words[3] : undefined;
 }

@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import type { Redis } from "ioredis";
-import { claimNonce, encodeClaim } from "../../src/api/ingest-claim.ts";
-import { MemoryHistoryStore, RedisHistoryStore } from "../../src/history/index.ts";
-import { OWNER_LIVENESS_MS } from "../../src/history/types.ts";
+import {
+  claimNonce,
+  encodeClaim,
+  MemoryClaimStore,
+  OWNER_LIVENESS_MS,
+  RedisClaimStore,
+} from "../../src/claims/index.ts";
 import { connectTestRedis, deleteKeys, uniqueName } from "../support/services.ts";
 
 const accepting = (owner: string) =>
@@ -19,11 +23,11 @@ const accepted = encodeClaim({ state: "accepted", receivedAt: new Date().toISOSt
 describe("ingest claim takeover (real Redis)", () => {
   const prefix = uniqueName("txwtest");
   const clients: Redis[] = [];
-  const stores: RedisHistoryStore[] = [];
+  const stores: RedisClaimStore[] = [];
   /** One monitor process: its own connection and owner id, all on one key prefix. */
   const monitor = async (ownerId?: string) => {
     const redis = await connectTestRedis();
-    const store = new RedisHistoryStore(redis, prefix, undefined, {
+    const store = new RedisClaimStore(redis, prefix, {
       ...(ownerId !== undefined && { ownerId }),
     });
     clients.push(redis);
@@ -119,7 +123,7 @@ describe("ingest claim takeover (real Redis)", () => {
 
 describe("ingest claim takeover (in-memory store)", () => {
   test("REL-4 a claim of another owner (a previous start's) is taken over, one's own never", async () => {
-    const store = new MemoryHistoryStore();
+    const store = new MemoryClaimStore();
     const previous = accepting("previous-start");
     const own = accepting(store.ownerId);
     await store.setClaims("m1", ["p"], previous, 300);
