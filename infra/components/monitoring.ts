@@ -1,5 +1,11 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import {
+  HISTORY_REBUILDS_METRIC,
+  PROCESSOR_METRICS_NAMESPACE,
+  PROCESSOR_SERVICE,
+  RECORDS_QUARANTINED_METRIC,
+} from "../../src/observability/cloudwatch-metrics.ts";
 import { subscriptions } from "../config.ts";
 import type { StackContext } from "../context.ts";
 import { policyDocument } from "../iam.ts";
@@ -217,9 +223,9 @@ export function alarmSpecs(args: MonitoringArgs): AlarmSpec[] {
     {
       // REL-5: published by the processor (Powertools EMF, dimension `service`) per batch.
       id: "processor-quarantine",
-      namespace: "txwatch",
-      metricName: "RecordsQuarantined",
-      dimensions: { service: "txwatch-processor" },
+      namespace: PROCESSOR_METRICS_NAMESPACE,
+      metricName: RECORDS_QUARANTINED_METRIC,
+      dimensions: { service: PROCESSOR_SERVICE },
       statistic: "Sum",
       threshold: 0,
       comparisonOperator: "GreaterThanThreshold",
@@ -228,9 +234,9 @@ export function alarmSpecs(args: MonitoringArgs): AlarmSpec[] {
     {
       // REL-6: published by the processor (src/runtime/aws-processor.ts) once per loss.
       id: "processor-history-rebuilt",
-      namespace: "txwatch",
-      metricName: "HistoryRebuilds",
-      dimensions: { service: "txwatch-processor" },
+      namespace: PROCESSOR_METRICS_NAMESPACE,
+      metricName: HISTORY_REBUILDS_METRIC,
+      dimensions: { service: PROCESSOR_SERVICE },
       statistic: "Sum",
       threshold: 0,
       comparisonOperator: "GreaterThanThreshold",

@@ -26,13 +26,22 @@ export interface StreamProcessorArgs {
   dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
-/** A stuck record is retried this many times (bisecting) before it goes to the failure queue. */
-export const MAX_RETRY_ATTEMPTS = 10;
+/**
+ * Never give a record up (-1: retried until it leaves the stream's retention). The processor
+ * itself quarantines a record the ledger refuses for good and commits the rest (REL-5), so what
+ * the function still fails is an outage: giving up after N quick retries would skip accepted
+ * transactions, which then never reach the ledger. During an outage the shard waits, and the
+ * iterator-age alarm says so.
+ */
+export const MAX_RETRY_ATTEMPTS = -1;
+/** Nor for age: -1 keeps retrying up to the stream's retention (168 hours in the presets). */
+export const MAX_RECORD_AGE_SECONDS = -1;
 
 /**
  * The stream processor (CMP-1): src/handlers/lambda.ts bundled for Node.js 22 on arm64, in the
  * private subnets, fed by a Kinesis event source mapping that bisects a failing batch, reports
- * partial failures by sequence number and sends what still fails to an encrypted queue.
+ * partial failures by sequence number and never drops a record; the encrypted failure queue
+ * receives only what leaves the stream's retention unprocessed.
  */
 export class StreamProcessor extends pulumi.ComponentResource {
   readonly function: aws.lambda.Function;
@@ -119,6 +128,7 @@ export class StreamProcessor extends pulumi.ComponentResource {
         bisectBatchOnFunctionError: true,
         functionResponseTypes: ["ReportBatchItemFailures"],
         maximumRetryAttempts: MAX_RETRY_ATTEMPTS,
+        maximumRecordAgeInSeconds: MAX_RECORD_AGE_SECONDS,
         // One batch at a time per shard keeps every customer's transactions in order (PRC-1).
         parallelizationFactor: 1,
         destinationConfig: { onFailure: { destinationArn: this.deadLetterQueue.arn } },

@@ -14,10 +14,18 @@ export interface WebhookOptions {
 }
 
 /**
+ * The statuses that say the receiver cannot take these alerts (the request itself is at fault),
+ * so each is sent alone and the one refused is dead-lettered. Any other status (401, 403 or 404
+ * of a rotated token or a receiver mid-deploy, 408, 429, 5xx, ...) says nothing about the
+ * alerts: the batch is tried again later, else a whole backlog would be dead-lettered (REL-6).
+ */
+const REFUSED_FOR_GOOD = new Set([400, 413, 415, 422]);
+
+/**
  * One POST of `{ "alerts": [...] }` (each alert with its `id`), classified: 2xx delivered;
- * 408, 429, 5xx, no answer or no connection failed (tried again later); any other status refused
- * for good. Never throws; the reason is a status or an error code, never the URL (it may carry
- * a token).
+ * 400, 413, 415 and 422 refused for good; any other status, no answer or no connection failed
+ * (tried again later). Never throws; the reason is a status or an error code, never the URL (it
+ * may carry a token).
  */
 export async function postAlerts(
   alerts: Alert[],
@@ -35,8 +43,7 @@ export async function postAlerts(
     await res.arrayBuffer().catch(() => undefined);
     if (res.ok) return { kind: "delivered" };
     const reason = `webhook answered HTTP ${res.status}`;
-    const transient = res.status >= 500 || res.status === 408 || res.status === 429;
-    return { kind: transient ? "failed" : "refused", reason };
+    return { kind: REFUSED_FOR_GOOD.has(res.status) ? "refused" : "failed", reason };
   } catch (error) {
     return { kind: "failed", reason: errorReason("webhook", error) };
   }

@@ -23,6 +23,21 @@ export async function createApiKey(ledger: Ledger, merchantId: string): Promise<
 const CACHE_TTL_MS = 30_000;
 
 /**
+ * How long a request waits for the ledger to answer an authentication question (REL-3): a host
+ * that stops answering must not hold every request until TCP gives up.
+ */
+const LEDGER_WAIT_MS = 1000;
+
+/** The call's outcome, or a rejection once `ms` passed without one (the call goes on). */
+function answeredWithin<T>(call: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms);
+  });
+  return Promise.race([call, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
  * How long past its CACHE_TTL_MS a cached key still authenticates while the ledger cannot be
  * asked (REL-3); expiry and a rotation's end are still checked against the cached instants.
  */
@@ -120,7 +135,9 @@ export function apiKeyAuthenticator(ledger: Ledger, now: () => number = Date.now
     }
     const hash = hashApiKey(match[1]!);
     const check = checkRevocations();
-    if (check !== undefined) await check;
+    // A ledger that hangs delays no request past this: the check goes on in the background and
+    // the cached keys stand meanwhile, as when the ledger refuses outright.
+    if (check !== undefined) await answeredWithin(check, LEDGER_WAIT_MS).catch(() => {});
     const cached = cache.get(hash);
     if (cached !== undefined && cached.generation === generation && cached.expires > now()) {
       refuseIfPast(cached, hash);
@@ -130,7 +147,10 @@ export function apiKeyAuthenticator(ledger: Ledger, now: () => number = Date.now
     const lookedUpAt = generation;
     let resolved: Awaited<ReturnType<Ledger["resolveApiKey"]>>;
     try {
-      resolved = await dependency("ledger", ledger.resolveApiKey(hash));
+      resolved = await dependency(
+        "ledger",
+        answeredWithin(ledger.resolveApiKey(hash), LEDGER_WAIT_MS),
+      );
     } catch (error) {
       // The ledger unreachable: a key this process knew keeps working for a while, so ingest
       // stays open on the stream alone (REL-3); nobody can revoke it in the ledger meanwhile.

@@ -15,7 +15,7 @@ import type { ApiDeps } from "./types.ts";
 
 export const MAX_BATCH = 500;
 
-export type IngestStatus = "accepted" | "duplicate" | "rejected";
+type IngestStatus = "accepted" | "duplicate" | "rejected";
 
 export interface IngestResult {
   transactionId?: string;
@@ -34,7 +34,7 @@ export interface IngestResult {
  * items go on the stream without it: a store that hangs (a stopped host, a reconnecting client)
  * must not hold ingest, which needs only the stream (REL-3).
  */
-export const DUPLICATE_CHECK_TIMEOUT_MS = 1000;
+const DUPLICATE_CHECK_TIMEOUT_MS = 1000;
 
 /*
  * The phases, in order: validate -> dedupe within the request -> check duplicates (claims and
@@ -323,9 +323,12 @@ async function put(request: IngestRequest, items: New[], checked: Checked): Prom
 async function markAccepted(request: IngestRequest, ids: string[]): Promise<void> {
   const { deps, merchantId, receivedAt, claimValue } = request;
   const value = encodeClaim({ state: "accepted", receivedAt });
-  await deps.claims
-    .setClaims(merchantId, ids, value, ACCEPTED_TTL_SECONDS, claimValue)
-    .catch((err: unknown) => deps.log.debug({ err }, "could not mark ingested ids accepted"));
+  await notLongerThan(
+    deps.claims
+      .setClaims(merchantId, ids, value, ACCEPTED_TTL_SECONDS, claimValue)
+      .catch((err: unknown) => deps.log.debug({ err }, "could not mark ingested ids accepted")),
+    DUPLICATE_CHECK_TIMEOUT_MS,
+  );
 }
 
 /**
@@ -336,11 +339,22 @@ async function markAccepted(request: IngestRequest, ids: string[]): Promise<void
 async function release(request: IngestRequest, ids: string[]): Promise<void> {
   if (ids.length === 0) return;
   const { deps, merchantId, claimValue } = request;
-  await deps.claims.releaseClaims(merchantId, ids, claimValue).catch((err: unknown) => {
+  const releasing = deps.claims.releaseClaims(merchantId, ids, claimValue).catch((err: unknown) => {
     // They expire after ACCEPTING_TTL_SECONDS (or sooner, REL-4); until then a retry is told to
     // retry. Debug only: a store that is down is logged once, by its tracker (REL-2).
     deps.log.debug({ err }, "could not release ingest claims");
   });
+  await notLongerThan(releasing, DUPLICATE_CHECK_TIMEOUT_MS);
+}
+
+/**
+ * Waits for a best-effort claim update at most `ms`: the items' answers do not depend on it, so
+ * a claim store that hangs must not hold the request (it goes on in the background).
+ */
+async function notLongerThan(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 /** Splits a request body into items: one transaction, or `{ "transactions": [...] }`. */

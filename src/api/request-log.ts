@@ -8,7 +8,7 @@ import type { Metrics } from "../observability/metrics.ts";
  * router refused): one label value and one log value, so a client scanning random paths can
  * neither grow the metrics' label sets nor put its path in the log (SEC-5).
  */
-export const UNMATCHED_ROUTE = "unmatched";
+const UNMATCHED_ROUTE = "unmatched";
 
 /**
  * Asked every few seconds by load balancers, orchestrators and scrapers: logged at debug, so
@@ -56,8 +56,8 @@ function requestFields(request: FastifyRequest, route: string, status: number, m
 
 /**
  * One log line and one observation of the HTTP metrics per request, when it completes (OPS-4):
- * in place of Fastify's two lines ("incoming request" then "request completed"), which doubled
- * the log and told neither the merchant nor the error code on the same line as the status.
+ * one line rather than Fastify's two ("incoming request", "request completed") keeps the log to a
+ * line a request, and puts the merchant and the error code on the same line as the status.
  * A LogController rather than an onResponse hook, so Fastify's other lines (a failed
  * serializer, an error after the headers were sent) are kept as they are.
  */

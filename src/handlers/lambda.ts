@@ -2,12 +2,22 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from "aws-lambda";
 import { loadConfig } from "../config.ts";
+import {
+  PROCESSOR_METRICS_NAMESPACE,
+  PROCESSOR_SERVICE,
+  RECORDS_FAILED_METRIC,
+  RECORDS_PROCESSED_METRIC,
+  RECORDS_QUARANTINED_METRIC,
+} from "../observability/cloudwatch-metrics.ts";
 import { type ProcessorDeps, processBatch } from "../processor/process-batch.ts";
 import { openAwsProcessor } from "../runtime/aws-processor.ts";
 import type { ConsumedRecord } from "../stream/types.ts";
 
-const powertoolsLogger = new Logger({ serviceName: "txwatch-processor" });
-const metrics = new Metrics({ namespace: "txwatch", serviceName: "txwatch-processor" });
+const powertoolsLogger = new Logger({ serviceName: PROCESSOR_SERVICE });
+const metrics = new Metrics({
+  namespace: PROCESSOR_METRICS_NAMESPACE,
+  serviceName: PROCESSOR_SERVICE,
+});
 
 /** Built once per execution environment and reused across invocations. */
 let depsPromise: Promise<ProcessorDeps> | undefined;
@@ -47,15 +57,15 @@ export async function handler(event: KinesisStreamEvent): Promise<KinesisStreamB
   let quarantined = 0;
   const response = await processBatch(records, {
     ...deps,
-    // REL-5: the alarm on RecordsQuarantined pages someone for each record set aside.
+    // REL-5: the alarm on RECORDS_QUARANTINED_METRIC pages someone for each record set aside.
     onQuarantined: (_kind, count) => {
       quarantined += count;
     },
   });
   const failed = response.batchItemFailures.length;
-  metrics.addMetric("RecordsProcessed", MetricUnit.Count, records.length - failed);
-  metrics.addMetric("RecordsFailed", MetricUnit.Count, failed);
-  metrics.addMetric("RecordsQuarantined", MetricUnit.Count, quarantined);
+  metrics.addMetric(RECORDS_PROCESSED_METRIC, MetricUnit.Count, records.length - failed);
+  metrics.addMetric(RECORDS_FAILED_METRIC, MetricUnit.Count, failed);
+  metrics.addMetric(RECORDS_QUARANTINED_METRIC, MetricUnit.Count, quarantined);
   metrics.publishStoredMetrics();
   if (records.length > 0 && failed === records.length) {
     powertoolsLogger.error("every record of the batch failed", { records: records.length });

@@ -1,5 +1,11 @@
 import { safeErrorFields } from "../errors.ts";
+import { createLogger } from "../observability/logger.ts";
 import { startApiServer } from "../runtime/aws-api.ts";
+import { installFatalHandlers } from "../runtime/fatal.ts";
+
+// A defect that escapes (an unhandled rejection in the outbox, say) ends the task with one
+// masked JSON line, and ECS starts another: nothing accepted is lost (REL-2).
+installFatalHandlers(createLogger(process.env.LOG_LEVEL ?? "info"));
 
 /** The container entry on AWS: starts the API, stops it on SIGTERM / SIGINT. */
 try {

@@ -7,6 +7,7 @@ import {
   REBUILD_WAIT_MS,
   type RebuildProgress,
 } from "./rebuild.ts";
+import { HistoryUnavailableError } from "./unavailable.ts";
 
 /**
  * The rebuild lock lives this long unrefreshed: the rebuilding process refreshes it three times
@@ -132,14 +133,22 @@ export class HistoryGeneration {
    * back (rebuilt here or by another process), or this process's rebuild was cut short by Redis
    * losing its data once more; false when the batch is to be decided on an incomplete history
    * (the store holds whatever it holds, counted as the day): the wait ran out, or the time
-   * budget counted from `since` (when the batch began) did. Rejects
-   * when this process's rebuild failed (the ledger could not be read): the batch then fails and
-   * is redelivered, and the next attempt rebuilds again.
+   * budget counted from `since` (when the batch began) did. Rejects with a
+   * HistoryUnavailableError when the lock, the marker or this process's rebuild failed (Redis
+   * refused, the ledger could not be read): the batch then fails and is redelivered, and the
+   * next attempt rebuilds again. Never with the raw error: what the ledger's scan or Redis said
+   * is no fault of the batch's records, which must not be quarantined for it (REL-5).
    */
   regain(now: number, since = Date.now()): Promise<boolean> {
-    this.regaining ??= this.regainOnce(now, since).finally(() => {
-      this.regaining = undefined;
-    });
+    this.regaining ??= this.regainOnce(now, since)
+      .catch((error: unknown) => {
+        throw error instanceof HistoryUnavailableError
+          ? error
+          : new HistoryUnavailableError("regaining the lost history", error);
+      })
+      .finally(() => {
+        this.regaining = undefined;
+      });
     return this.regaining;
   }
 
@@ -243,7 +252,7 @@ export class HistoryGeneration {
     } catch (error) {
       events?.failed?.(error);
       await call(this.redis, DROP_COMMAND, this.lockKey, this.ownerId).catch(() => {});
-      throw error;
+      throw new HistoryUnavailableError("rebuilding the history from the ledger", error);
     } finally {
       clearInterval(refresh);
     }

@@ -11,6 +11,7 @@ import {
 } from "./record-history.ts";
 import { HistoryGeneration } from "./redis-generation.ts";
 import type { HistoryEntry, HistoryItem, HistoryResult, HistoryStore } from "./types.ts";
+import { HistoryUnavailableError } from "./unavailable.ts";
 
 export interface RedisHistoryOptions {
   /** Names this process in the rebuild lock and the generation marker (REL-6). @default random */
@@ -126,7 +127,8 @@ export class RedisHistoryStore implements HistoryStore {
     let whole = true;
     if (marker !== undefined) {
       for (const [err, reply] of [replies.shift()!, replies.pop()!]) {
-        if (err !== null) throw failure("checking the generation marker", err);
+        // Whatever EXISTS answered, it says nothing of the batch's records (REL-5).
+        if (err !== null) throw new HistoryUnavailableError("checking the generation marker", err);
         whole &&= reply === 1;
       }
     }

@@ -194,11 +194,12 @@ export async function alertsTail(db: SqlClient): Promise<string> {
 
 /**
  * Every merchant's alerts with an id above `cursor`, oldest first, at most `limit` (the primary
- * key serves it). Ids are in commit order, so a reader that keeps the last id it saw misses
- * nothing: alerts are only inserted by commitBatch while it holds the chain lock, which is
- * released only once its transaction is committed, so a batch that allocates larger ids always
- * becomes visible after every batch with smaller ones. Ids of a rolled-back batch or of a
- * conflicting (already raised) alert are gaps, never late arrivals.
+ * key serves it), or one merchant's (alerts_by_merchant_id serves it). Ids are in commit order,
+ * so a reader that keeps the last id it saw misses nothing: alerts are only inserted by
+ * commitBatch while it holds the chain lock, which is released only once its transaction is
+ * committed, so a batch that allocates larger ids always becomes visible after every batch with
+ * smaller ones. Ids of a rolled-back batch or of a conflicting (already raised) alert are gaps,
+ * never late arrivals.
  */
 export async function alertsAfter(
   db: SqlClient,

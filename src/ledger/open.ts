@@ -32,6 +32,9 @@ export interface PostgresLedgerOptions {
 /** Unquoted identifiers fold to lower case on the search_path, so only those are accepted. */
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
+/** How long a new connection to PostgreSQL may take before the attempt fails. */
+export const CONNECT_TIMEOUT_MS = 5000;
+
 /** Opens (and checks it can reach) a ledger on PostgreSQL. Call migrate() before use. */
 export async function openPostgresLedger(options: PostgresLedgerOptions): Promise<SqlLedger> {
   const { schema } = options;
@@ -44,6 +47,10 @@ export async function openPostgresLedger(options: PostgresLedgerOptions): Promis
     throw new Error("openPostgresLedger needs a connectionString or pool settings");
   }
   const config: pg.PoolConfig = {
+    // A host that stops answering (rather than refusing) must not hold a request forever: a
+    // new connection gives up after this, and TCP keepalive finds a dead one in use (REL-3).
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    keepAlive: true,
     ...options.pool,
     ...(options.connectionString !== undefined && { connectionString: options.connectionString }),
   };

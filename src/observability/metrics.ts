@@ -3,9 +3,9 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 /** The monitor's Prometheus metrics (OPS-1); one registry per runtime so tests stay isolated. */
 export function createMetrics() {
   const registry = new Registry();
-  // Node's process metrics under prom-client's own names (process_cpu_seconds_total,
-  // nodejs_eventloop_lag_seconds, ...), which standard Node.js dashboards and alerts query; a
-  // prefix only renamed them (and doubled: txwatch_process_process_cpu_seconds_total) (OPS-4).
+  // Node's process metrics unprefixed, under prom-client's own names (process_cpu_seconds_total,
+  // nodejs_eventloop_lag_seconds, ...): those are the names standard Node.js dashboards and
+  // alerts query (OPS-4).
   collectDefaultMetrics({ register: registry });
   const ingested = new Counter({
     name: "txwatch_ingested_transactions_total",

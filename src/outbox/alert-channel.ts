@@ -3,9 +3,9 @@ import type { Alert, AlertChannelName } from "../ledger/types.ts";
 /** What became of one alert a request carried. */
 export type AlertOutcome =
   | { kind: "delivered" }
-  /** Not taken this time (receiver down, timeout, 5xx, 408, 429): tried again later. */
+  /** Not taken this time (receiver down, timeout, any other non-2xx answer): tried again later. */
   | { kind: "failed"; reason: string }
-  /** Refused for good (an HTTP 4xx, an SNS entry at fault): dead-lettered. */
+  /** Refused for good (HTTP 400, 413, 415 or 422; an SNS entry at fault): dead-lettered. */
   | { kind: "refused"; reason: string };
 
 /** The answer to one request: for all its alerts at once, or per alert. */
@@ -17,7 +17,7 @@ export type SendResult =
 /**
  * A receiver of alerts (REL-6): the webhook or the SNS topic. The outbox hands it the ledger's
  * alerts in commit order, a request at a time, and moves the channel's cursor on what it
- * answers. A request that is refused as a whole (an HTTP 4xx) is sent again alert by alert, so
+ * answers. A request that is refused as a whole (e.g. an HTTP 400) is sent again alert by alert, so
  * the one the receiver objects to is dead-lettered and the others are delivered.
  */
 export interface AlertChannel {

@@ -11,7 +11,7 @@ interface Run {
  * with how many redeliveries failed in between. During an outage every partition fails a
  * batch per backoff step; a line each would bury everything else in the log.
  */
-export class FailureRuns {
+class FailureRuns {
   private readonly runs = new Map<string, Run>();
 
   constructor(private readonly now: () => number = Date.now) {}

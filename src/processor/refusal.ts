@@ -1,3 +1,4 @@
+import { HistoryUnavailableError } from "../history/unavailable.ts";
 import { isPgConnectionError } from "../ledger/sql-client.ts";
 
 /**
@@ -9,9 +10,25 @@ import { isPgConnectionError } from "../ledger/sql-client.ts";
  */
 const RECORD_CLASSES = new Set(["22", "23", "P0", "54"]);
 
-/** Redis replies that say the server is busy, starting, read-only or full, not the script's data. */
+/**
+ * Redis replies that say the server is busy, starting, read-only, full or refusing this client,
+ * whatever else they say: Redis 7 appends " script: <sha>, on @user_script:N." to them too when a
+ * call inside the script met them.
+ */
 const TRANSIENT_REDIS =
   /^(BUSY|LOADING|READONLY|OOM|NOSCRIPT|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|MISCONF|NOREPLICAS|NOAUTH|WRONGPASS|NOPERM)\b/;
+
+/**
+ * The Redis replies that are the record's own (an allow-list; every other reply is an outage):
+ * a key of the record's entities holding another type (WRONGTYPE), and an error raised while the
+ * script ran on the record's keys and arguments. Redis 7 words the latter "ERR user_script:N: ..."
+ * (a Lua runtime error) or appends " script: <sha>, on @user_script:N." (a call the script made
+ * was refused); Redis 6 "ERR Error running script (call to f_<sha>): ...". A script that does not
+ * compile ("ERR Error compiling script") fails for every record alike, so it is not on the list:
+ * quarantining every record would discard the stream, while redelivery waits for the fix.
+ */
+const RECORD_REDIS =
+  /^(WRONGTYPE\b|ERR user_script:\d|ERR Error running script\b)| script: [0-9a-f]{40}, on @user_script:\d+\.$/;
 
 const SQLSTATE = /^[0-9A-Z]{5}$/;
 const MAX_REASON = 300;
@@ -35,6 +52,9 @@ function firstLine(text: string): string {
  */
 export function refusalOf(error: unknown): string | undefined {
   for (const cause of chain(error)) {
+    // What it wraps (a SQLSTATE the ledger's scan raised during a rebuild, a Redis reply to the
+    // marker) is the history's trouble, not the record's: the walk stops here.
+    if (cause instanceof HistoryUnavailableError) return undefined;
     if (isPgConnectionError(cause)) return undefined;
     const code = (cause as { code?: unknown }).code;
     if (typeof code === "string" && SQLSTATE.test(code)) {
@@ -43,7 +63,10 @@ export function refusalOf(error: unknown): string | undefined {
         : undefined;
     }
     if (cause.name === "ReplyError") {
-      return TRANSIENT_REDIS.test(cause.message) ? undefined : `Redis ${firstLine(cause.message)}`;
+      // Read whole: a long reply's suffix lies past the reason's cut.
+      const reply = cause.message.split("\n")[0] ?? "";
+      if (TRANSIENT_REDIS.test(reply) || !RECORD_REDIS.test(reply)) return undefined;
+      return `Redis ${firstLine(reply)}`;
     }
   }
   return undefined;

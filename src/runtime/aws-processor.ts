@@ -1,17 +1,16 @@
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { AlertHub } from "../alerts/hub.ts";
 import type { Config } from "../config.ts";
+import {
+  HISTORY_REBUILDS_METRIC,
+  PROCESSOR_METRICS_NAMESPACE,
+  PROCESSOR_SERVICE,
+} from "../observability/cloudwatch-metrics.ts";
 import { createLogger } from "../observability/logger.ts";
 import type { ProcessorDeps } from "../processor/process-batch.ts";
 import { openAwsStores } from "./aws-stores.ts";
 import { historyRebuildFrom } from "./history-rebuild.ts";
 import { openRuleset } from "./open.ts";
-
-/**
- * The CloudWatch metric (namespace txwatch, dimension service=txwatch-processor) counting Redis
- * history losses the processor rebuilt from the ledger (REL-6); infra alarms on any.
- */
-export const HISTORY_REBUILDS_METRIC = "HistoryRebuilds";
 
 /**
  * How long a batch may spend on a lost history before it is decided on what Redis holds: the
@@ -29,7 +28,10 @@ export const LAMBDA_REBUILD_BUDGET_MS = 40_000;
  */
 export async function openAwsProcessor(config: Config): Promise<ProcessorDeps> {
   const log = createLogger(config.LOG_LEVEL);
-  const metrics = new Metrics({ namespace: "txwatch", serviceName: "txwatch-processor" });
+  const metrics = new Metrics({
+    namespace: PROCESSOR_METRICS_NAMESPACE,
+    serviceName: PROCESSOR_SERVICE,
+  });
   const { ledger, history } = await openAwsStores(config, log, (ledger) => ({
     // Redis that comes back empty is rebuilt from the ledger by one invocation while the others
     // wait for it a bounded time (REL-6), a busy day over several invocations, each resuming

@@ -128,6 +128,40 @@ describe("OPS-3 the served document", () => {
     assert.deepEqual(documented, served);
   });
 
+  test("OPS-3 every operation lists the 405 (with Allow) its path answers to other methods, and the 415 where the server reads a body, as the server answers", async () => {
+    const key = await h.keyFor("japancart");
+    for (const [path, item] of Object.entries(doc().paths)) {
+      const url = path.replace(/\{\w+\}/g, "1");
+      const methods = Object.keys(item);
+      const other = await h.app.inject({
+        method: "DELETE",
+        url,
+        headers: { authorization: `Bearer ${key}` },
+      });
+      assert.equal(other.statusCode, 405, `DELETE ${path}`);
+      assert.ok(other.headers.allow, `DELETE ${path} names the methods`);
+      for (const [method, operation] of Object.entries(item)) {
+        const responses = operation.responses as Json;
+        assert.deepEqual(
+          responses["405"],
+          { $ref: "#/components/responses/MethodNotAllowed" },
+          `${method} ${path} lists 405`,
+        );
+        const takesBody = operation.requestBody !== undefined;
+        assert.equal("415" in responses, takesBody, `${method} ${path}: 415 iff a body is read`);
+        if (takesBody || path === "/v1/alerts/stream") continue;
+        // The server reads no body of a GET: a declared non-JSON one is not a 415.
+        const res = await h.app.inject({
+          method: methods[0]!.toUpperCase() as "GET",
+          url,
+          headers: { authorization: `Bearer ${key}`, "content-type": "text/xml" },
+          payload: "<x/>",
+        });
+        assert.notEqual(res.statusCode, 415, `${method} ${path} with an XML body`);
+      }
+    }
+  });
+
   test("OPS-3 the routes under /v1 need the bearer key; the probes, metrics and the document do not", () => {
     const d = doc();
     assert.deepEqual(d.security, [{ bearerAuth: [] }]);

@@ -51,7 +51,7 @@ for (const preset of PRESET_NAMES) {
     assert.equal(env.ALERT_TOPIC_ARN, undefined);
   });
 
-  test(`CMP-1 ${preset}: a Kinesis event source mapping with batch size, batching window, bisect on error, partial batch responses and an on-failure queue`, async () => {
+  test(`CMP-1 ${preset}: a Kinesis event source mapping with batch size, batching window, bisect on error, partial batch responses, records never given up (REL-5) and an on-failure queue`, async () => {
     const plan = await planFor(preset);
     const mapping = one(plan, "aws:lambda/eventSourceMapping:EventSourceMapping");
     assert.equal(mapping.inputs.eventSourceArn, arn("kinesis", "transaction-stream"));
@@ -61,6 +61,10 @@ for (const preset of PRESET_NAMES) {
     assert.equal(mapping.inputs.bisectBatchOnFunctionError, true);
     assert.deepEqual(mapping.inputs.functionResponseTypes, ["ReportBatchItemFailures"]);
     assert.equal(mapping.inputs.parallelizationFactor, 1);
+    // REL-5: a refused record is quarantined by the function; anything else it fails is an
+    // outage, retried until it ends, never skipped.
+    assert.equal(mapping.inputs.maximumRetryAttempts, -1);
+    assert.equal(mapping.inputs.maximumRecordAgeInSeconds, -1);
     assert.deepEqual(mapping.inputs.destinationConfig, {
       onFailure: { destinationArn: arn("sqs", "processor-dlq") },
     });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { HistoryUnavailableError } from "../../src/history/unavailable.ts";
 import { refusalOf } from "../../src/processor/refusal.ts";
 import { type SettleSteps, settleInOrder } from "../../src/processor/settle-in-order.ts";
 
@@ -155,6 +156,40 @@ describe("refusalOf (REL-5)", () => {
     assert.equal(refusalOf(wrapped), "Redis ERR user_script:3: boom");
     for (const prefix of ["BUSY", "LOADING", "READONLY", "OOM", "NOSCRIPT", "MASTERDOWN"]) {
       assert.equal(refusalOf(replyError(`${prefix} try later`)), undefined, prefix);
+    }
+  });
+
+  test("REL-5 Redis replies are an allow-list: script runtime errors and WRONGTYPE are the record's own, any other reply an outage", () => {
+    const sha = "872b3fcb081448525c6141cdfa3df8374d30d162";
+    // What Redis 7.0 answers (redis-cli eval): a Lua error, a refused call inside the script.
+    for (const message of [
+      `ERR user_script:1: attempt to perform arithmetic on a nil value script: ${sha}, on @user_script:1.`,
+      `ERR value is not a valid float script: ${sha}, on @user_script:1.`,
+      `WRONGTYPE Operation against a key holding the wrong kind of value script: ${sha}, on @user_script:1.`,
+      "WRONGTYPE Operation against a key holding the wrong kind of value",
+      `ERR Error running script (call to f_${sha}): @user_script:1: user_script:1: boom`,
+    ]) {
+      assert.equal(refusalOf(replyError(message)), `Redis ${message}`, message);
+    }
+    for (const message of [
+      "ERR something went wrong",
+      "ERR max number of clients reached",
+      "ERR Error compiling script (new function): user_script:1: unexpected symbol near '<eof>'",
+      `OOM command not allowed when used memory > 'maxmemory'. script: ${sha}, on @user_script:1.`,
+      `READONLY You can't write against a read only replica. script: ${sha}, on @user_script:1.`,
+      "CROSSSLOT Keys in request don't hash to the same slot",
+    ]) {
+      assert.equal(refusalOf(replyError(message)), undefined, message);
+    }
+  });
+
+  test("REL-5 a history that cannot be regained is an outage, whatever its cause: the walk stops at the wrapper", () => {
+    const pg23 = Object.assign(new Error("duplicate key value"), { code: "23505" });
+    const script = replyError("ERR user_script:3: boom");
+    for (const cause of [pg23, script, replyError("ERR something")]) {
+      const wrapped = new HistoryUnavailableError("rebuilding the history from the ledger", cause);
+      assert.equal(refusalOf(wrapped), undefined, cause.message);
+      assert.equal(refusalOf(new Error("outer", { cause: wrapped })), undefined, cause.message);
     }
   });
 });

@@ -23,4 +23,6 @@ test("REL-2 a process that must end says that nothing accepted is lost and how t
   assert.ok(entry.msg.includes(SUPERVISION_DOC));
   assert.equal(entry.origin, "uncaughtException");
   assert.doesNotMatch(lines[0]!, /4111 1111 1111 1111/);
+  // Where the defect is: the stack, masked too.
+  assert.match(lines[0]!, /"stack":"Error: defect near card/);
 });

@@ -120,8 +120,12 @@ function errors(...statuses: number[]): Record<string, Json> {
   return out;
 }
 
-/** What any request may meet: a malformed one, a slow one, a failure, a server that stops. */
-const EDGE = [400, 408, 431, 500, 503];
+/**
+ * What any request may meet: a malformed one, a slow one, a failure, a server that stops; and
+ * the 405 (with `Allow`) that every path answers to a method it does not take. A 415 is only
+ * listed where there is a request body: the server reads no body of a GET, whatever its type.
+ */
+const EDGE = [400, 405, 408, 431, 500, 503];
 /** ... and under /v1, with a key. */
 const V1 = [...EDGE, 401, 429];
 /** ... and with an id in the path. */
@@ -306,7 +310,7 @@ function buildDocument(): Json {
           operationId: "streamAlerts",
           tags: ["alerts"],
           summary: "Server-sent events: each new alert of the merchant",
-          description: `Each alert is an event \`alert\` whose \`id\` is the alert's id and whose \`data\` is the Alert as JSON. A comment \`: keep-alive\` is sent every 15 s. A client reconnecting with \`Last-Event-ID\` is first sent the alerts it missed, at most ${MAX_REPLAY} (older ones: GET /v1/alerts), each once. At most ${DEFAULT_HTTP_LIMITS.streamsPerKey} streams may be open per key; one more is a 429.`,
+          description: `Each alert is an event \`alert\` whose \`id\` is the alert's id and whose \`data\` is the Alert as JSON. A comment \`: keep-alive\` is sent every 15 s. A client reconnecting with \`Last-Event-ID\` is first sent the alerts it missed, each once, in order. One connection replays at most ${MAX_REPLAY.toLocaleString("en-US")} of them: past that (or when the ledger cannot be read) the stream ends after what it replayed, with a \`retry:\` field, and the client's reconnect (EventSource does it by itself, with the \`Last-Event-ID\` of the last alert it got) goes on from there. At most ${DEFAULT_HTTP_LIMITS.streamsPerKey} streams may be open per key; one more is a 429.`,
           parameters: [
             {
               name: "Last-Event-ID",
@@ -319,7 +323,7 @@ function buildDocument(): Json {
           responses: {
             "200": {
               description:
-                "The event stream; it ends only when the client or the server closes it.",
+                "The event stream; it ends when the client or the server closes it, or after a replay that did not catch up (reconnect to go on).",
               content: {
                 "text/event-stream": {
                   schema: {

@@ -48,7 +48,18 @@ export const noteSchema = z.strictObject({
 
 const HEARTBEAT_MS = 15_000;
 
-export function alertRoutes(app: FastifyInstance, deps: ApiDeps, streamsPerKey = 5): void {
+/**
+ * `maxReplay`: the missed alerts sent at most to one reconnecting stream (PRC-5); tests lower it.
+ */
+export function alertRoutes(
+  app: FastifyInstance,
+  deps: ApiDeps,
+  streamsPerKey = 5,
+  maxReplay = MAX_REPLAY,
+): void {
+  if (!Number.isInteger(maxReplay) || maxReplay < 1) {
+    throw new Error(`maxReplay must be a positive integer, got ${maxReplay}`);
+  }
   // Event streams never end on their own; close them when the server stops, or it would wait
   // for them forever and SIGTERM could not finish.
   const open = new Set<FastifyReply>();
@@ -92,8 +103,13 @@ export function alertRoutes(app: FastifyInstance, deps: ApiDeps, streamsPerKey =
       else streamsOf.delete(keyId);
     };
     openEventStream(reply);
+    const ended = () => reply.raw.writableEnded || reply.raw.destroyed;
+    // Nothing is written once the stream ended (a truncated replay, the client gone).
+    const write = (text: string) => {
+      if (!ended()) reply.raw.write(text);
+    };
     const send = (alert: Alert) =>
-      reply.raw.write(`id: ${alert.id}\nevent: alert\ndata: ${JSON.stringify(alert)}\n\n`);
+      write(`id: ${alert.id}\nevent: alert\ndata: ${JSON.stringify(alert)}\n\n`);
     const resumeAfter = lastEventId(request.headers["last-event-id"]);
     // Live alerts arriving while the missed ones are read wait behind them, so the client sees
     // every alert once, in commit order.
@@ -101,23 +117,36 @@ export function alertRoutes(app: FastifyInstance, deps: ApiDeps, streamsPerKey =
     const unsubscribe = deps.hub.subscribe(merchantId, (alert) =>
       held === undefined ? send(alert) : held.push(alert),
     );
-    if (resumeAfter !== undefined) {
-      void replayMissed(deps, merchantId, resumeAfter, send, () => reply.raw.destroyed).then(
-        (last) => {
-          const live = held ?? [];
-          held = undefined;
-          for (const alert of live) if (BigInt(alert.id) > BigInt(last)) send(alert);
-        },
-      );
-    }
-    const heartbeat = setInterval(() => reply.raw.write(": keep-alive\n\n"), HEARTBEAT_MS);
+    const heartbeat = setInterval(() => write(": keep-alive\n\n"), HEARTBEAT_MS);
     open.add(reply);
-    request.raw.on("close", () => {
+    let cleaned = false;
+    const cleanup = () => {
+      if (cleaned) return;
+      cleaned = true;
       release();
       clearInterval(heartbeat);
       unsubscribe();
       open.delete(reply);
-    });
+    };
+    request.raw.on("close", cleanup);
+    if (resumeAfter !== undefined) {
+      void replayMissed(deps, merchantId, resumeAfter, maxReplay, send, ended).then(
+        ({ last, stop }) => {
+          const live = held ?? [];
+          held = undefined;
+          if (stop === "caught-up") {
+            for (const alert of live) if (BigInt(alert.id) > BigInt(last)) send(alert);
+            return;
+          }
+          // Not caught up (the limit, or the ledger failed): the live alerts held would jump
+          // over the ones not yet replayed. The stream ends instead; EventSource reconnects
+          // with Last-Event-ID `last` and the replay goes on from there, nothing skipped.
+          cleanup();
+          if (ended()) return;
+          reply.raw.end(`retry: ${stop === "ledger" ? RETRY_AFTER_FAILURE_MS : RETRY_MS}\n\n`);
+        },
+      );
+    }
   });
 
   app.get<{ Params: { id: string } }>("/v1/alerts/:id", async (request) => {
@@ -159,6 +188,10 @@ export function alertRoutes(app: FastifyInstance, deps: ApiDeps, streamsPerKey =
 /** Alerts replayed at most to a reconnecting stream; further back, GET /v1/alerts pages them. */
 export const MAX_REPLAY = 1000;
 const REPLAY_PAGE = 250;
+/** The `retry:` a stream ended before catching up sends: its client reconnects promptly. */
+const RETRY_MS = 500;
+/** ... or, when the ledger could not be read, a little later. */
+const RETRY_AFTER_FAILURE_MS = 5000;
 
 /** The alert id a reconnecting EventSource sends back (the `id:` of the last event it got). */
 function lastEventId(header: string | string[] | undefined): string | undefined {
@@ -168,36 +201,37 @@ function lastEventId(header: string | string[] | undefined): string | undefined 
 
 /**
  * Sends the merchant's alerts committed after `after` from the ledger, oldest first, at most
- * MAX_REPLAY; resolves with the last id sent (or `after`). A ledger that cannot be read ends
- * the replay early: the stream goes on live, and GET /v1/alerts still has what was missed.
+ * `max`; resolves with the last id sent (or `after`) and why it stopped: it caught up with the
+ * ledger, or it did not (it reached `max`, the ledger could not be read, the client is gone),
+ * and then the caller ends the stream: the client's reconnect goes on from `last`.
  */
-async function replayMissed(
-  deps: ApiDeps,
+export async function replayMissed(
+  deps: Pick<ApiDeps, "ledger" | "log">,
   merchantId: string,
   after: string,
+  max: number,
   send: (alert: Alert) => void,
   gone: () => boolean,
-): Promise<string> {
+): Promise<{ last: string; stop: "caught-up" | "limit" | "ledger" | "gone" }> {
   let last = after;
   let sent = 0;
   try {
-    while (sent < MAX_REPLAY && !gone()) {
-      const page = await deps.ledger.alertsAfter(
-        last,
-        Math.min(REPLAY_PAGE, MAX_REPLAY - sent),
-        merchantId,
-      );
+    while (sent < max && !gone()) {
+      const wanted = Math.min(REPLAY_PAGE, max - sent);
+      const page = await deps.ledger.alertsAfter(last, wanted, merchantId);
+      if (gone()) break;
       for (const alert of page) {
         send(alert);
         last = alert.id;
       }
       sent += page.length;
-      if (page.length < REPLAY_PAGE) break;
+      if (page.length < wanted) return { last, stop: "caught-up" };
     }
   } catch (error) {
     deps.log.debug({ err: error }, "alert stream replay cut short: the ledger is unavailable");
+    return { last, stop: "ledger" };
   }
-  return last;
+  return { last, stop: gone() ? "gone" : "limit" };
 }
 
 function openEventStream(reply: FastifyReply): void {
