@@ -126,7 +126,9 @@ describe("PostgreSQL with password authentication: rotation of the service's cre
     return { ledger, credentials };
   }
 
-  test("AWS-3 a password rotated mid-run: every batch commits, each refused connection is retried once with the re-read secret", async () => {
+  test("AWS-3 a password rotated mid-run: every batch commits, each refused connection is retried once with the re-read secret", {
+    timeout: 180_000,
+  }, async () => {
     const role = await applicationRole("password-A");
     const secrets = new FakeSecretsManager(role, "password-A");
     // maxUses: connections are replaced all the time, so new ones are opened mid-run.
@@ -138,6 +140,8 @@ describe("PostgreSQL with password authentication: rotation of the service's cre
     let batches = 0;
     let inFlight = 0;
     let gate: Promise<void> = Promise.resolve();
+    // Opens the gate however the run ends, so a stage that fails cannot leave workers waiting.
+    let open: () => void = () => {};
     let stopping = false;
 
     async function worker(): Promise<void> {
@@ -184,18 +188,18 @@ describe("PostgreSQL with password authentication: rotation of the service's cre
       assert.ok(secrets.forcedFetches >= 1, "the secret was re-read past the cache");
 
       // Rotation 2 with the role's sessions killed, so every connection is a new one.
-      let open!: () => void;
       gate = new Promise((resolve) => {
         open = resolve;
       });
       await until(() => inFlight === 0);
       await superuser.query(`ALTER ROLE ${role} PASSWORD 'password-C'`);
       secrets.stored.password = "password-C";
-      const { rows } = await superuser.query(
-        "SELECT count(*)::int AS n FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1) t",
+      // Whatever sessions the pool still holds go (maxUses may have retired them all already):
+      // either way every connection from here on is a new one, offered the refused password.
+      await superuser.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1",
         [role],
       );
-      assert.ok(rows[0].n >= 1, "the service had open sessions to kill");
       // The pool drops its killed idle connections when their sockets close.
       await sleep(200);
       const beforeSecond = {
@@ -209,6 +213,7 @@ describe("PostgreSQL with password authentication: rotation of the service's cre
       assert.ok(secrets.forcedFetches > beforeSecond.forced);
     } finally {
       stopping = true;
+      open();
       await Promise.all(workers);
     }
 
