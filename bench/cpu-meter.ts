@@ -18,15 +18,25 @@ export interface CpuSample {
 }
 
 export interface CpuUse {
-  /** Microseconds of CPU per transaction. */
-  perTxUs: { monitor: number; generator: number; redis?: number; postgres?: number };
+  /**
+   * Microseconds of CPU per transaction. total: monitor, Redis and PostgreSQL (the work itself,
+   * without the load generator), when all three could be read.
+   */
+  perTxUs: {
+    monitor: number;
+    generator: number;
+    redis?: number;
+    postgres?: number;
+    total?: number;
+  };
   /** Share of all the machine's cores that was busy, 0..1. */
   machineBusy?: number;
 }
 
 const TICKS_PER_SECOND = 100;
 
-function postgresSeconds(): number | undefined {
+/** CPU seconds of every process named postgres on this machine (backends and the rest). */
+export function postgresSeconds(): number | undefined {
   let ticks = 0;
   let found = false;
   let pids: string[];
@@ -66,7 +76,8 @@ function machineSeconds(): { busy: number; total: number } | undefined {
   }
 }
 
-async function redisSeconds(redis: Redis): Promise<number | undefined> {
+/** CPU seconds of the Redis server, as its INFO says (all its threads). */
+export async function redisSeconds(redis: Redis): Promise<number | undefined> {
   const info = await redis.info("cpu");
   const user = /used_cpu_user:([\d.]+)/.exec(info)?.[1];
   const sys = /used_cpu_sys:([\d.]+)/.exec(info)?.[1];
@@ -99,12 +110,15 @@ export function cpuBetween(
   const postgres = diff(from.postgres, to.postgres);
   const busy = diff(from.machineBusy, to.machineBusy);
   const total = diff(from.machineTotal, to.machineTotal);
+  const monitor = us(monitorSeconds);
   return {
     perTxUs: {
-      monitor: us(monitorSeconds),
+      monitor,
       generator: us(to.generator - from.generator),
       ...(redis !== undefined && { redis: us(redis) }),
       ...(postgres !== undefined && { postgres: us(postgres) }),
+      ...(redis !== undefined &&
+        postgres !== undefined && { total: monitor + us(redis) + us(postgres) }),
     },
     ...(busy !== undefined && total && { machineBusy: Number((busy / total).toFixed(3)) }),
   };
@@ -112,9 +126,9 @@ export function cpuBetween(
 
 export function formatCpu(use: CpuUse): string {
   const parts = [
-    `monitor ${use.perTxUs.monitor}`,
+    `total ${use.perTxUs.total ?? "n/a"} (monitor ${use.perTxUs.monitor}`,
     `Redis ${use.perTxUs.redis ?? "n/a"}`,
-    `PostgreSQL ${use.perTxUs.postgres ?? "n/a"}`,
+    `PostgreSQL ${use.perTxUs.postgres ?? "n/a"})`,
     `load generator ${use.perTxUs.generator}`,
   ];
   const busy =

@@ -1,27 +1,44 @@
 /**
- * The history script alone (the ceiling's Redis half), on the benchmark's traffic, without the
- * rest of the pipeline: how many transactions a second Redis runs it for, the Redis commands
- * it costs per transaction (INFO commandstats, so use a Redis nobody else uses), and a digest
+ * The history script alone (Redis's half of the ceiling), on the benchmark's traffic, without
+ * the rest of the pipeline: one call per entity of each transaction (entityCalls), a batch's
+ * calls in one pipeline as the store sends them, batches on several connections at once. It
+ * prints how many transactions a second Redis runs them for, the Redis CPU and commands they
+ * cost per transaction (INFO cpu and commandstats, so use a Redis nobody else uses), and a digest
  * of every reply, so that two versions of the script can be compared on the same rows.
  *
  *   node --import tsx bench/history-script.ts [--transactions N] [--customers M]
- *     [--redis redis://127.0.0.1:6379] [--memory] [--script <file.lua | module.ts>]
+ *     [--redis redis://127.0.0.1:6379] [--connections C] [--memory]
+ *     [--script <file.lua | module.ts>]
  *
+ * By default one connection with 4 pipelines in flight: Redis runs the batches in order, so the
+ * digest is the same from run to run. --connections C (C > 1) sends on C connections, as the
+ * benchmark's ceiling does; the batches then interleave and the digest varies.
  * --memory also runs the in-memory store on the same items and fails on the first reply that
- * differs from the script's.
+ * differs from Redis's (on one connection only).
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { Redis } from "ioredis";
-import { MemoryHistoryStore, RedisHistoryStore } from "../src/history/index.ts";
-import { RECORD_COMMAND, recordScript } from "../src/history/record-history.ts";
+import { MemoryHistoryStore } from "../src/history/index.ts";
+import { recordScript } from "../src/history/record-entity.ts";
 import type { HistoryItem } from "../src/history/types.ts";
 import { historyItemOf } from "../src/processor/history-item.ts";
 import { defaultRuleset } from "../src/rules/load-ruleset.ts";
 import { parseTransactionInput } from "../src/transaction/schema.ts";
 import { tokenizeTransaction } from "../src/transaction/tokenize.ts";
 import type { StreamEnvelope } from "../src/transaction/types.ts";
+import {
+  batchCalls,
+  callCount,
+  defineRecord,
+  deleteKeys,
+  resultOf,
+  sendBatches,
+} from "./history-calls.ts";
+import { benchTokenKey } from "./monitor-protocol.ts";
 import { Workload } from "./workload.ts";
 
 const { values } = parseArgs({
@@ -32,17 +49,19 @@ const { values } = parseArgs({
     memory: { type: "boolean", default: false },
     /**
      * Another version of the script, to compare with this one: a .lua file (another
-     * record-history.lua), or a module exporting RECORD_SCRIPT.
+     * record-entity.lua), or a module exporting RECORD_SCRIPT.
      */
     script: { type: "string" },
     "batch-size": { type: "string", default: "500" },
-    concurrency: { type: "string", default: "4" },
+    connections: { type: "string", default: "1" },
   },
 });
 const total = Number(values.transactions);
 const customers = Number(values.customers ?? Math.max(100, Math.round(total / 10)));
 const batchSize = Number(values["batch-size"]);
-const concurrency = Number(values.concurrency);
+const connections = values.memory ? 1 : Number(values.connections);
+/** Pipelines in flight per connection. */
+const IN_FLIGHT = 4;
 const HOUR = 3_600_000;
 const say = (line: string) => process.stderr.write(`history-script: ${line}\n`);
 
@@ -52,7 +71,7 @@ const workload = new Workload(customers, "bench", `h${process.pid}`);
 const now = Date.parse("2026-11-21T00:00:00Z");
 const firstEvent = now - 23 * HOUR;
 const spacing = (22.9 * HOUR) / total;
-const tokenKey = Buffer.alloc(32, 9);
+const tokenKey = benchTokenKey();
 const batches: HistoryItem[][] = [];
 for (let i = 0; i < total; i += batchSize) {
   const batch: HistoryItem[] = [];
@@ -69,16 +88,23 @@ for (let i = 0; i < total; i += batchSize) {
 }
 say(`${total} transactions over ${customers} customers`);
 
-const redis = new Redis(values.redis);
 const prefix = `txwhs${process.pid}`;
-const store = new RedisHistoryStore(redis, prefix);
+let lua: string | undefined;
 if (values.script !== undefined) {
-  const lua = values.script.endsWith(".lua")
+  lua = values.script.endsWith(".lua")
     ? recordScript(readFileSync(values.script, "utf8"))
-    : ((await import(values.script)) as { RECORD_SCRIPT: string }).RECORD_SCRIPT;
-  redis.defineCommand(RECORD_COMMAND, { lua });
+    : ((await import(pathToFileURL(resolve(values.script)).href)) as { RECORD_SCRIPT: string })
+        .RECORD_SCRIPT;
   say(`script of ${values.script}`);
 }
+const clients = Array.from({ length: connections }, () => {
+  const client = new Redis(values.redis);
+  defineRecord(client, lua);
+  return client;
+});
+const redis = clients[0]!;
+// Built before the clock starts: what is timed is Redis running the calls.
+const calls = batches.map((batch) => batchCalls(prefix, batch, now));
 const stats = async () => {
   const text = await redis.info("commandstats");
   const out = new Map<string, { calls: number; usec: number }>();
@@ -89,26 +115,25 @@ const stats = async () => {
 };
 const before = await stats();
 const cpuBefore = await redis.info("cpu");
-const replies: unknown[][] = batches.map(() => []);
 const started = performance.now();
-let next = 0;
-await Promise.all(
-  Array.from({ length: concurrency }, async () => {
-    while (next < batches.length) {
-      const i = next++;
-      replies[i] = await store.recordBatch(batches[i]!, now);
-    }
-  }),
-);
+const replies = await sendBatches(clients, calls, true, IN_FLIGHT);
 const seconds = (performance.now() - started) / 1000;
 const after = await stats();
 const cpuAfter = await redis.info("cpu");
+const results = batches.map((batch, i) =>
+  batch.map((item, j) => resultOf(item, calls[i]![j]!, replies[i]![j]!)),
+);
 const digest = createHash("sha256");
-for (const batch of replies) for (const r of batch) digest.update(JSON.stringify(r));
-say(`${Math.round(total / seconds)} tx/s (${seconds.toFixed(2)} s)`);
+for (const batch of results) for (const r of batch) digest.update(JSON.stringify(r));
+say(
+  `${Math.round(total / seconds)} tx/s (${seconds.toFixed(2)} s), ${(callCount(calls) / total).toFixed(2)} script calls/tx, ${connections} connection${connections === 1 ? "" : "s"}`,
+);
 const cpu = (info: string) =>
   Number(/used_cpu_sys:([\d.]+)/.exec(info)![1]) + Number(/used_cpu_user:([\d.]+)/.exec(info)![1]);
-say(`redis CPU ${(((cpu(cpuAfter) - cpu(cpuBefore)) / total) * 1e6).toFixed(1)} us/tx`);
+const redisSeconds = cpu(cpuAfter) - cpu(cpuBefore);
+say(
+  `redis CPU ${((redisSeconds / total) * 1e6).toFixed(1)} us/tx, ${Math.round((redisSeconds / seconds) * 100)}% busy`,
+);
 const rows = [...after]
   .map(([name, a]) => {
     const b = before.get(name) ?? { calls: 0, usec: 0 };
@@ -121,17 +146,19 @@ for (const r of rows) {
     `  ${r.name.padEnd(20)} ${r.calls.toFixed(2).padStart(7)} calls/tx ${r.usec.toFixed(1)} us/tx`,
   );
 }
-say(`digest ${digest.digest("hex")}`);
+say(
+  `digest ${digest.digest("hex")}${connections > 1 ? " (batches interleaved: compare digests on one connection)" : ""}`,
+);
 
 if (values.memory) {
   const memory = new MemoryHistoryStore();
   for (let i = 0; i < batches.length; i++) {
     const expected = await memory.recordBatch(batches[i]!, now);
     for (let j = 0; j < expected.length; j++) {
-      if (JSON.stringify(expected[j]) !== JSON.stringify(replies[i]![j])) {
+      if (JSON.stringify(expected[j]) !== JSON.stringify(results[i]![j])) {
         say(`MISMATCH at ${batches[i]![j]!.transactionId}`);
         say(`memory ${JSON.stringify(expected[j])}`);
-        say(`redis  ${JSON.stringify(replies[i]![j])}`);
+        say(`redis  ${JSON.stringify(results[i]![j])}`);
         process.exitCode = 1;
         break;
       }
@@ -141,10 +168,11 @@ if (values.memory) {
   if (!process.exitCode) say("memory store: identical replies");
 }
 
-let cursor = "0";
-do {
-  const [nextCursor, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
-  cursor = nextCursor;
-  if (keys.length > 0) await redis.unlink(...keys);
-} while (cursor !== "0");
-await store.close();
+// Redis memory per transaction (`used_memory` delta), for the sizing (infra/sizing.ts).
+const memoryUsed = async () => Number(/used_memory:(\d+)/.exec(await redis.info("memory"))![1]);
+const held = await memoryUsed();
+if (!process.env.KEEP) await deleteKeys(redis, prefix);
+say(
+  `redis memory ${Math.round((held - (await memoryUsed())) / total)} bytes/tx held by the history`,
+);
+await Promise.all(clients.map((client) => client.quit()));

@@ -22,7 +22,12 @@ import { defaultRuleset } from "../src/rules/index.ts";
 import { startPipeline } from "../src/runtime/pipeline.ts";
 import { LocalLogStream } from "../src/stream/index.ts";
 import { LatencyLog } from "./latency-log.ts";
-import type { MonitorReply, MonitorRequest, MonitorSettings } from "./monitor-protocol.ts";
+import {
+  benchTokenKey,
+  type MonitorReply,
+  type MonitorRequest,
+  type MonitorSettings,
+} from "./monitor-protocol.ts";
 
 const settings = JSON.parse(process.env.BENCH_MONITOR ?? "") as MonitorSettings;
 
@@ -47,12 +52,14 @@ const ledger = await openPostgresLedger({
 await ledger.migrate();
 const latencies = new LatencyLog();
 let committed = 0;
+let alertsRaised = 0;
 const commitBatch = ledger.commitBatch.bind(ledger);
 ledger.commitBatch = async (records, alerts, quarantined) => {
   const result = await commitBatch(records, alerts, quarantined);
   const at = Date.now();
   for (const record of result.inserted) latencies.add(at - Date.parse(record.receivedAt));
   committed += result.inserted.length;
+  alertsRaised += result.alerts.length;
   return result;
 };
 
@@ -76,7 +83,7 @@ const pipeline = await startPipeline(
     history,
     claims,
     stream,
-    tokenKey: Buffer.alloc(32, 9),
+    tokenKey: benchTokenKey(),
     hub,
     alerts: hub,
     metrics: createMetrics(),
@@ -110,6 +117,7 @@ process.on("message", async (request: MonitorRequest) => {
       commands = 0;
       latencies.clear();
       committed = 0;
+      alertsRaised = 0;
       cpuAtMark = cpuSeconds();
       loopDelay.reset();
       loopAtMark = performance.eventLoopUtilization();
@@ -122,6 +130,7 @@ process.on("message", async (request: MonitorRequest) => {
       send({
         type: "report",
         committed,
+        alerts: alertsRaised,
         statements,
         commands,
         latencyMs: latencies.percentiles([50, 95, 99]),

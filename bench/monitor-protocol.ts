@@ -1,4 +1,13 @@
 /** What bench/pipeline.ts and the monitor process it forks (bench/monitor-process.ts) say. */
+
+/**
+ * The monitor's card tokenization key: whoever builds history items for its store (the
+ * hot-entity preload, bench/history-script.ts) tokenizes cards with it, so the entities match.
+ */
+export function benchTokenKey(): Buffer {
+  return Buffer.alloc(32, 9);
+}
+
 export interface MonitorSettings {
   databaseUrl: string;
   redisUrl: string;
@@ -22,6 +31,8 @@ export type MonitorReply =
   | {
       type: "report";
       committed: number;
+      /** Alerts the committed decisions raised since the mark. */
+      alerts: number;
       /** SQL statements sent to PostgreSQL since the mark. */
       statements: number;
       /** Commands sent to Redis since the mark (a pipelined command counts as one). */

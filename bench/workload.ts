@@ -206,3 +206,55 @@ const DEVICE_COUNTS = [
   [2, 0.35],
   [3, 0.1],
 ] as const;
+
+/** The hot card's and address's customers: each has one device of its own. */
+const HOT_CUSTOMERS = 2_000;
+
+/**
+ * The hot-entity phase's traffic (SCL-1): every transaction on one card and from one IPv4
+ * address, as card testing on a stolen card behind one carrier-NAT address looks, spread over a
+ * pool of customers (accounts made for it) each with one device. Small yen amounts. Its
+ * customers and devices are its own, so recording a day of it ahead of time (event times in the
+ * past) reorders no normal customer's history. Deterministic per seed.
+ */
+export class HotTraffic {
+  private readonly rng: Rng;
+  readonly card: string;
+  readonly ip = "198.51.100.77";
+  private produced = 0;
+
+  constructor(
+    readonly merchantId: string,
+    /** Transaction ids are `${idPrefix}-${n}`. */
+    private readonly idPrefix: string,
+    seed = 11,
+  ) {
+    this.rng = new Rng(hashSeed(seed, "bench-hot-entity"));
+    this.card = makeCardNumber(this.rng, this.rng.pick(PROFILES.JPY.bins));
+  }
+
+  /** Whether the next transaction of a mix is hot, with probability `share`. */
+  pick(share: number): boolean {
+    return this.rng.chance(share);
+  }
+
+  next(eventTime: number): BenchTransaction {
+    const profile = PROFILES.JPY;
+    const customer = this.rng.int(0, HOT_CUSTOMERS - 1);
+    return {
+      transactionId: `${this.idPrefix}-${this.produced++}`,
+      occurredAt: new Date(eventTime).toISOString(),
+      merchantId: this.merchantId,
+      customerId: `hot${customer}`,
+      amount: priceOf(profile, this.rng.int(100, 3_000)),
+      currency: profile.currency,
+      paymentMethod: { type: "card", card: { number: this.card } },
+      channel: "web",
+      ipAddress: this.ip,
+      deviceId: `hot-dev-${customer}`,
+      country: profile.homeCountry,
+      shippingCountry: profile.homeCountry,
+      mcc: profile.mcc,
+    };
+  }
+}

@@ -7,7 +7,7 @@ import {
   type PresetName,
   type PresetSettings,
 } from "./presets.ts";
-import { cacheNodeTypeFor } from "./sizing.ts";
+import { CACHE_NODE_TYPES, historyCacheShape } from "./sizing.ts";
 
 /**
  * Stack configuration: `txwatch:preset` picks a frozen preset, `txwatch:environmentSuffix` names
@@ -214,6 +214,11 @@ export function validateSettings(preset: PresetName, settings: PresetSettings): 
   oneOf(settings, "monitoringIntervalSeconds", [0, 1, 5, 10, 15, 30, 60]);
   atLeast(settings, "streamRetentionHours", 24, "the 24 h history is rebuilt from the stream");
   atLeast(settings, "cacheReplicas", 1, "automatic failover needs a replica");
+  if (settings.cacheReplicas > 5) {
+    throw new ConfigError(
+      `txwatch:cacheReplicas is ${settings.cacheReplicas}; ElastiCache allows at most 5 replicas per shard`,
+    );
+  }
   atLeast(settings, "backupRetentionDays", 1, "automated backups stay on");
   oneOf(settings, "logRetentionDays", LOG_RETENTION_DAYS);
   atLeast(settings, "peakTransactionsPerMinute", 1, "the stream is sized from it");
@@ -245,16 +250,29 @@ export function validateSettings(preset: PresetName, settings: PresetSettings): 
   }
   subscriptions(settings, "alarmSubscriptions");
   subscriptions(settings, "alertSubscriptions");
-  if (settings.cacheNodeType === "") {
-    try {
-      cacheNodeTypeFor(settings.peakTransactionsPerMinute, settings.headroom);
-    } catch (error) {
-      throw new ConfigError(`txwatch:cacheNodeType is unset and ${(error as Error).message}`);
-    }
-  } else if (!settings.cacheNodeType.startsWith("cache.")) {
+  if (settings.cacheNodeType !== "" && !settings.cacheNodeType.startsWith("cache.")) {
     throw new ConfigError(
       `txwatch:cacheNodeType "${settings.cacheNodeType}" must be an ElastiCache node type, e.g. cache.r7g.large`,
     );
+  }
+  if (
+    settings.historyClusterMode &&
+    settings.cacheNodeType !== "" &&
+    !CACHE_NODE_TYPES.some((n) => n.nodeType === settings.cacheNodeType)
+  ) {
+    throw new ConfigError(
+      `txwatch:cacheNodeType "${settings.cacheNodeType}" has no memory figure in infra/sizing.ts, which txwatch:historyClusterMode sizes the shards from: use one of ${CACHE_NODE_TYPES.map((n) => n.nodeType).join(", ")}, or leave it unset`,
+    );
+  }
+  if (settings.cacheNodeType === "" || settings.historyClusterMode) {
+    try {
+      historyCacheShape(settings);
+    } catch (error) {
+      const key = settings.historyClusterMode
+        ? "historyClusterMode is on"
+        : "cacheNodeType is unset";
+      throw new ConfigError(`txwatch:${key} and ${(error as Error).message}`);
+    }
   }
   for (const field of ["databaseAccessCidrs", "albIngressCidrs"] as const) {
     for (const cidr of cidrList(settings, field)) {

@@ -34,8 +34,16 @@ export interface PresetSettings {
   streamRetentionHours: number;
   /** Redis node type; empty means sized from the 24 h history volume (sizing.ts). */
   cacheNodeType: string;
-  /** Read replicas per shard, at least 1 (failover needs one). @default 1 */
+  /** Read replicas per shard, 1 to 5 (failover needs one; ElastiCache allows 5). @default 1 */
   cacheReplicas: number;
+  /**
+   * The history cache in ElastiCache cluster mode (SCL-2): shards sized from the history's
+   * memory and throughput (sizing.ts), each with `cacheReplicas` replicas, and the monitor told
+   * `REDIS_CLUSTER=true` with the configuration endpoint. Off in every preset: each one's
+   * peak fits one shard (sizing gives one shard even in cluster mode). Switching an existing stack is AWS's one-way
+   * migration, not a config flip: see docs/deploy.md. @default false
+   */
+  historyClusterMode: boolean;
   /** Which PostgreSQL holds the ledger. */
   databaseEngine: DatabaseEngine;
   /** PostgreSQL major version, pinned; minor versions upgrade automatically. @default "16" */
@@ -135,6 +143,7 @@ const COMMON: PresetSettings = {
   streamRetentionHours: 168,
   cacheNodeType: "",
   cacheReplicas: 1,
+  historyClusterMode: false,
   databaseEngine: "rds-postgres",
   databaseMajorVersion: "16",
   databaseInstanceClass: "db.t4g.medium",

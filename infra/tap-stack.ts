@@ -14,7 +14,12 @@ import { Storage } from "./components/storage.ts";
 import { StreamProcessor } from "./components/stream-processor.ts";
 import { TransactionStream } from "./components/transaction-stream.ts";
 import { type StackConfig, subscriptions } from "./config.ts";
-import { createContext, type RuntimeConnections, type StackContext } from "./context.ts";
+import {
+  createContext,
+  type RuntimeConnections,
+  type RuntimeEnvironment,
+  type StackContext,
+} from "./context.ts";
 import { subscribe } from "./subscriptions.ts";
 
 export interface TapStackArgs extends StackConfig {
@@ -88,6 +93,11 @@ export class TapStack extends pulumi.ComponentResource {
       parent,
     );
 
+    // Cluster mode (SCL-2): the client told to speak the cluster protocol, with REDIS_HOST the
+    // configuration endpoint (ElastiCache: a cluster-mode client connects through it).
+    const redisCluster: RuntimeEnvironment = context.settings.historyClusterMode
+      ? { REDIS_CLUSTER: "true" }
+      : {};
     const connections: RuntimeConnections = {
       environment: {
         DB_HOST: database.endpoint.address,
@@ -96,8 +106,9 @@ export class TapStack extends pulumi.ComponentResource {
         // The services are the application role, which owns nothing (AWS-3), with IAM tokens.
         DB_USER: APPLICATION_ROLE,
         DB_AUTH: "iam",
-        REDIS_HOST: cache.replicationGroup.primaryEndpointAddress,
+        REDIS_HOST: cache.endpointAddress,
         REDIS_PORT: String(REDIS_PORT),
+        ...redisCluster,
         REDIS_AUTH_SECRET_ARN: cache.authSecret.arn,
         KINESIS_STREAM_NAME: stream.stream.name,
       },
@@ -144,6 +155,7 @@ export class TapStack extends pulumi.ComponentResource {
         context,
         keyArn,
         streamArn: stream.stream.arn,
+        streamShards: stream.shardCount,
         subnetIds: network.privateSubnetIds,
         securityGroupId: groups.processor.id,
         defaultSecurityGroupId: network.defaultSecurityGroup.id,
@@ -200,7 +212,7 @@ export class TapStack extends pulumi.ComponentResource {
       vpc_id: network.vpc.id,
       kinesis_stream_name: stream.stream.name,
       kinesis_stream_arn: stream.stream.arn,
-      redis_endpoint: cache.replicationGroup.primaryEndpointAddress,
+      redis_endpoint: cache.endpointAddress,
       redis_port: pulumi.output(REDIS_PORT),
       rds_endpoint: database.endpoint.address,
       rds_port: database.endpoint.port,

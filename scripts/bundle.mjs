@@ -66,14 +66,14 @@ function bundleEntries(entries, outDir) {
     logLevel: "error",
   });
   // The SQL migrations (src/ledger/migrate.ts), the default ruleset (src/rules) and the history
-  // script (src/history/record-history.ts) are found relative to import.meta.url, which in a
+  // script (src/history/record-entity.ts) are found relative to import.meta.url, which in a
   // bundle is the entry file: so they sit beside it.
   cpSync(join(REPOSITORY_ROOT, "src", "ledger", "migrations"), join(outDir, "migrations"), {
     recursive: true,
   });
   for (const [dir, file] of [
     ["rules", "default-ruleset.yaml"],
-    ["history", "record-history.lua"],
+    ["history", "record-entity.lua"],
   ]) {
     cpSync(join(REPOSITORY_ROOT, "src", dir, file), join(outDir, file));
   }

@@ -32,6 +32,11 @@ const configSchema = z.object({
   TXWATCH_STREAM: z.enum(["local", "kinesis"]).default("local"),
   TXWATCH_PARTITIONS: z.coerce.number().int().min(1).max(64).default(4),
   /**
+   * Hash chains of the ledger (SCL-3): each stream partition or Kinesis shard commits on its own
+   * (its number modulo this), so up to this many commit side by side. Changing it is safe.
+   */
+  TXWATCH_LEDGER_CHAINS: z.coerce.number().int().min(1).max(256).default(16),
+  /**
    * Records the local stream holds unprocessed at most (REL-3): while the ledger or Redis is down
    * ingest goes on filling the stream; past this, new records are refused with a 503.
    */
@@ -82,6 +87,15 @@ const configSchema = z.object({
   REDIS_HOST: z.string().min(1).optional(),
   REDIS_PORT: z.coerce.number().int().min(1).max(65535).default(6379),
   REDIS_AUTH_SECRET_ARN: z.string().min(1).optional(),
+  /**
+   * SCL-2: REDIS_HOST is the configuration endpoint of a Redis Cluster (ElastiCache cluster
+   * mode enabled), reached with ioredis's Cluster client; the history and claims keep every
+   * script call within one hash slot.
+   */
+  REDIS_CLUSTER: z
+    .enum(["true", "false"])
+    .default("false")
+    .transform((v) => v === "true"),
   TXWATCH_TOKEN_KEY_SECRET_ARN: z.string().min(1).optional(),
   /** The processed-transactions bucket the daily ledger archive is written to (AWS-6). */
   ARCHIVE_BUCKET: z.string().min(1).optional(),

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { StackContext } from "../context.ts";
 import { encryptedLogGroup } from "../log-group.ts";
-import { cacheNodeTypeFor } from "../sizing.ts";
+import { historyCacheShape } from "../sizing.ts";
 import { REDIS_PORT } from "./security-groups.ts";
 
 export interface HistoryCacheArgs {
@@ -21,14 +21,33 @@ export interface HistoryCacheArgs {
 export const REDIS_ENGINE_VERSION = "7.1";
 
 /**
- * ElastiCache member cluster ids: `<group>-001`, `<group>-002`, ... CloudWatch publishes Redis
- * metrics per member cluster, never per replication group, so alarms need these.
+ * ElastiCache member cluster ids: `<group>-001`, `<group>-002`, ... and in cluster mode, per
+ * node group, `<group>-0001-001`, `<group>-0001-002`, `<group>-0002-001`, ... CloudWatch
+ * publishes Redis metrics per member cluster, never per replication group, so alarms need these.
  */
-export function memberClusterIds(replicationGroupId: string, clusters: number): string[] {
-  return Array.from(
-    { length: clusters },
-    (_, i) => `${replicationGroupId}-${String(i + 1).padStart(3, "0")}`,
-  );
+export function memberClusterIds(
+  replicationGroupId: string,
+  clusters: number,
+  shards?: number,
+): string[] {
+  const members = (prefix: string) =>
+    Array.from({ length: clusters }, (_, i) => `${prefix}-${String(i + 1).padStart(3, "0")}`);
+  if (shards === undefined) return members(replicationGroupId);
+  return Array.from({ length: shards }, (_, s) =>
+    members(`${replicationGroupId}-${String(s + 1).padStart(4, "0")}`),
+  ).flat();
+}
+
+/**
+ * The parameters of the cache's own parameter group: never evict, and in cluster mode
+ * `cluster-enabled yes`, which ElastiCache requires of a cluster-mode group's parameter group
+ * (the default `default.redis7.cluster.on` has it, but evicts).
+ */
+export function cacheParameters(clusterMode: boolean): { name: string; value: string }[] {
+  return [
+    { name: "maxmemory-policy", value: "noeviction" },
+    ...(clusterMode ? [{ name: "cluster-enabled", value: "yes" }] : []),
+  ];
 }
 
 /**
@@ -36,12 +55,22 @@ export function memberClusterIds(replicationGroupId: string, clusters: number): 
  * AZs, automatic failover, encryption at rest (stack key) and in transit, an auth token kept in
  * Secrets Manager, slow and engine logs to CloudWatch, and `noeviction`, because an evicted
  * history key would silently weaken every velocity rule; a full cache must fail loudly instead.
+ * With `historyClusterMode` (SCL-2) the same group runs in cluster mode: shards (node groups)
+ * sized in sizing.ts, each a primary and `cacheReplicas` replicas, reached through the
+ * configuration endpoint.
  */
 export class HistoryCache extends pulumi.ComponentResource {
   readonly replicationGroup: aws.elasticache.ReplicationGroup;
   readonly replicationGroupId: string;
   readonly memberClusterIds: string[];
   readonly nodeType: string;
+  /** Node groups in cluster mode; undefined with cluster mode disabled. */
+  readonly shards: number | undefined;
+  /**
+   * Where the monitor connects: the primary endpoint, or in cluster mode the configuration
+   * endpoint (cluster mode has no primary endpoint; clients discover the shards through it).
+   */
+  readonly endpointAddress: pulumi.Output<string>;
   readonly authSecret: aws.secretsmanager.Secret;
 
   constructor(name: string, args: HistoryCacheArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -49,12 +78,13 @@ export class HistoryCache extends pulumi.ComponentResource {
     const { context, keyArn } = args;
     const { settings } = context;
     const parent = { parent: this };
-    this.nodeType =
-      settings.cacheNodeType ||
-      cacheNodeTypeFor(settings.peakTransactionsPerMinute, settings.headroom);
+    const clusterMode = settings.historyClusterMode;
+    const shape = historyCacheShape(settings);
+    this.nodeType = shape.nodeType;
+    this.shards = shape.shards;
     this.replicationGroupId = context.name("history-cache");
     const clusters = 1 + settings.cacheReplicas;
-    this.memberClusterIds = memberClusterIds(this.replicationGroupId, clusters);
+    this.memberClusterIds = memberClusterIds(this.replicationGroupId, clusters, this.shards);
 
     const token = new random.RandomPassword(
       context.name("redis-auth-token"),
@@ -86,13 +116,18 @@ export class HistoryCache extends pulumi.ComponentResource {
       },
       parent,
     );
+    // A group of its own in cluster mode: switching modes then makes a new parameter group
+    // instead of changing `cluster-enabled` on the one a running group uses.
+    const parametersName = context.name(clusterMode ? "cache-cluster-params" : "cache-params");
     const parameters = new aws.elasticache.ParameterGroup(
-      context.name("cache-params"),
+      parametersName,
       {
-        name: context.name("cache-params"),
+        name: parametersName,
         family: "redis7",
-        description: "txwatch history: never evict",
-        parameters: [{ name: "maxmemory-policy", value: "noeviction" }],
+        description: clusterMode
+          ? "txwatch history: never evict, cluster mode"
+          : "txwatch history: never evict",
+        parameters: cacheParameters(clusterMode),
       },
       parent,
     );
@@ -121,7 +156,15 @@ export class HistoryCache extends pulumi.ComponentResource {
         engineVersion: REDIS_ENGINE_VERSION,
         nodeType: this.nodeType,
         port: REDIS_PORT,
-        numCacheClusters: clusters,
+        // Cluster mode (SCL-2): ElastiCache requires automatic failover of a cluster-mode group
+        // and a parameter group with cluster-enabled yes; Multi-AZ needs a replica per shard.
+        ...(this.shards === undefined
+          ? { numCacheClusters: clusters }
+          : {
+              clusterMode: "enabled",
+              numNodeGroups: this.shards,
+              replicasPerNodeGroup: settings.cacheReplicas,
+            }),
         automaticFailoverEnabled: true,
         multiAzEnabled: true,
         atRestEncryptionEnabled: true,
@@ -139,6 +182,9 @@ export class HistoryCache extends pulumi.ComponentResource {
       },
       parent,
     );
-    this.registerOutputs({ endpoint: this.replicationGroup.primaryEndpointAddress });
+    this.endpointAddress = clusterMode
+      ? this.replicationGroup.configurationEndpointAddress
+      : this.replicationGroup.primaryEndpointAddress;
+    this.registerOutputs({ endpoint: this.endpointAddress });
   }
 }

@@ -23,7 +23,10 @@ export interface MonitoringArgs {
   functionName: pulumi.Input<string>;
   /** The processor's failure queue, the QueueName dimension; required. */
   deadLetterQueueName: pulumi.Input<string>;
-  /** Redis member clusters (`<group>-001`, ...): Redis metrics exist only per member. */
+  /**
+   * Redis member clusters (`<group>-001`, ..., or `<group>-0001-001`, ... in cluster mode):
+   * Redis metrics exist only per member.
+   */
   cacheClusterIds: string[];
   /** RDS `DBInstanceIdentifier` values (the instance `identifier`, not its Pulumi id). */
   databaseInstanceIds: string[];
@@ -279,7 +282,8 @@ export function alarmSpecs(args: MonitoringArgs): AlarmSpec[] {
   ];
   for (const clusterId of args.cacheClusterIds) {
     const dims = { CacheClusterId: clusterId };
-    const tag = clusterId.slice(-3);
+    // `001`, or in cluster mode `0001-001` (shard and member), so names stay unique.
+    const tag = clusterId.slice(args.context.settings.historyClusterMode ? -8 : -3);
     specs.push(
       cacheAlarm(
         `redis-cpu-${tag}`,

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { bundleLambda, LAMBDA_HANDLERS } from "../build/processor-bundle.ts";
 import type { RuntimeConnections, StackContext } from "../context.ts";
 import { readSecretsStatements } from "../iam.ts";
+import { parallelizationFactor } from "../sizing.ts";
 import { vpcFunction } from "../vpc-function.ts";
 
 export interface StreamProcessorArgs {
@@ -12,6 +13,12 @@ export interface StreamProcessorArgs {
   keyArn: pulumi.Input<string>;
   /** The transaction stream, the only one the role may touch (SEC-3); required. */
   streamArn: pulumi.Input<string>;
+  /**
+   * The stream's shard count, which the parallelization factor is sized against (SCL-4);
+   * undefined for an ON_DEMAND stream, whose shards Kinesis changes (counted as 1). Required,
+   * so the factor never assumes more shards than the stream has.
+   */
+  streamShards: number | undefined;
   /** Private subnets, one per AZ; required, so the data tier is never placed in a public subnet. */
   subnetIds: pulumi.Input<string>[];
   /** Its security group, whose rules admit only the callers (SEC-2); required. */
@@ -48,6 +55,8 @@ export class StreamProcessor extends pulumi.ComponentResource {
   readonly functionName: string;
   readonly deadLetterQueue: aws.sqs.Queue;
   readonly eventSourceMapping: aws.lambda.EventSourceMapping;
+  /** Concurrent batches per shard, from sizing (SCL-4). */
+  readonly parallelizationFactor: number;
 
   constructor(name: string, args: StreamProcessorArgs, opts?: pulumi.ComponentResourceOptions) {
     super("txwatch:platform:StreamProcessor", name, {}, opts);
@@ -55,6 +64,11 @@ export class StreamProcessor extends pulumi.ComponentResource {
     const { settings } = context;
     const parent = { parent: this };
     this.functionName = context.name("processor");
+    this.parallelizationFactor = parallelizationFactor({
+      peakTransactionsPerMinute: settings.peakTransactionsPerMinute,
+      headroom: settings.headroom,
+      shards: args.streamShards ?? 1,
+    });
 
     this.deadLetterQueue = new aws.sqs.Queue(
       context.name("processor-dlq"),
@@ -129,8 +143,13 @@ export class StreamProcessor extends pulumi.ComponentResource {
         functionResponseTypes: ["ReportBatchItemFailures"],
         maximumRetryAttempts: MAX_RETRY_ATTEMPTS,
         maximumRecordAgeInSeconds: MAX_RECORD_AGE_SECONDS,
-        // One batch at a time per shard keeps every customer's transactions in order (PRC-1).
-        parallelizationFactor: 1,
+        // Concurrent batches per shard, sized so shards × factor invocations cover the peak
+        // (SCL-4). Each customer's transactions stay in order (PRC-1) at any factor: the
+        // partition key is the customer id (src/api/ingest.ts), and "If you increase the number
+        // of concurrent batches per shard, Lambda still ensures in-order processing at the
+        // partition-key level" (AWS Lambda Developer Guide, "Using Lambda with Kinesis Data
+        // Streams", https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html).
+        parallelizationFactor: this.parallelizationFactor,
         destinationConfig: { onFailure: { destinationArn: this.deadLetterQueue.arn } },
       },
       // Records flow only once the ledger's schema is the one this code writes.

@@ -23,6 +23,9 @@ const KEY_SETTINGS: Readonly<Record<string, readonly string[]>> = {
   "aws:elasticache/replicationGroup:ReplicationGroup": [
     "nodeType",
     "numCacheClusters",
+    "clusterMode",
+    "numNodeGroups",
+    "replicasPerNodeGroup",
     "multiAzEnabled",
     "transitEncryptionEnabled",
   ],
@@ -43,6 +46,7 @@ const KEY_SETTINGS: Readonly<Record<string, readonly string[]>> = {
   "aws:lambda/function:Function": ["name", "runtime", "architectures", "memorySize"],
   "aws:lambda/eventSourceMapping:EventSourceMapping": [
     "batchSize",
+    "parallelizationFactor",
     "bisectBatchOnFunctionError",
     "functionResponseTypes",
   ],

@@ -35,11 +35,18 @@ export function computedState(type: string, name: string, inputs: State, region:
         arn: `arn:aws:kms:${region}:${MOCK_ACCOUNT_ID}:key/${name}`,
       };
     case "aws:elasticache/replicationGroup:ReplicationGroup":
-      return {
-        ...base,
-        primaryEndpointAddress: `master.${inputs.replicationGroupId}.cache.amazonaws.com`,
-        port: inputs.port ?? 6379,
-      };
+      // Cluster mode has a configuration endpoint and no primary endpoint, as on AWS.
+      return inputs.numNodeGroups === undefined
+        ? {
+            ...base,
+            primaryEndpointAddress: `master.${inputs.replicationGroupId}.cache.amazonaws.com`,
+            port: inputs.port ?? 6379,
+          }
+        : {
+            ...base,
+            configurationEndpointAddress: `clustercfg.${inputs.replicationGroupId}.cache.amazonaws.com`,
+            port: inputs.port ?? 6379,
+          };
     case "aws:rds/instance:Instance":
       return {
         ...base,

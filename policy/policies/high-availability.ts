@@ -29,6 +29,8 @@ export const highAvailability: TxwatchPolicy = {
         (typeof replicas === "number" && replicas >= 1) ||
         !isKnown(clusters) ||
         !isKnown(replicas);
+      // Cluster mode (node groups): every shard needs its own replica to fail over.
+      const sharded = r.props.numNodeGroups !== undefined;
       return [
         definitelyNot(r.props.automaticFailoverEnabled)
           ? `Redis replication group ${label(r)} must fail over automatically (automaticFailoverEnabled true).`
@@ -38,7 +40,9 @@ export const highAvailability: TxwatchPolicy = {
           : undefined,
         enough
           ? undefined
-          : `Redis replication group ${label(r)} must have at least one replica (numCacheClusters 2 or more).`,
+          : sharded
+            ? `Redis replication group ${label(r)} must have at least one replica in every shard (replicasPerNodeGroup 1 or more).`
+            : `Redis replication group ${label(r)} must have at least one replica (numCacheClusters 2 or more).`,
       ];
     }),
   ],

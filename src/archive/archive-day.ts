@@ -4,13 +4,13 @@ import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 import { rowHash } from "../ledger/hash-chain.ts";
 import type { SqlClient } from "../ledger/sql-client.ts";
-import { ArchiveRowError, headBefore, rowsRecordedIn } from "./day-rows.ts";
+import { ArchiveRowError, headsBefore, rowsRecordedIn } from "./day-rows.ts";
 import { archiveKeys, DATA_FILE, dayBounds, parseDay } from "./layout.ts";
 import {
   ARCHIVE_FORMAT_VERSION,
   type ArchivedRow,
   type ArchiveManifest,
-  LEDGER_CHAIN_ID,
+  archiveChainId,
   manifestSchema,
 } from "./manifest.ts";
 import type { ArchiveSink } from "./sink.ts";
@@ -48,13 +48,24 @@ function byteMeter() {
   return { stream, result: () => ({ bytes, sha256: sha.digest("hex") }) };
 }
 
+/** One chain's run through the day, as the rows stream past. */
+interface ChainRun {
+  chain: number;
+  prevSeq: string;
+  prevHash: string;
+  headSeq: string;
+  headHash: string;
+  first?: ArchivedRow;
+  count: number;
+}
+
 /**
  * Exports every ledger row recorded during one UTC day (with its decision: every ledger row
  * is a decided transaction) to `sink` as gzip-compressed NDJSON plus a manifest (AWS-6).
  *
- * The period is by recorded_at, which the ledger takes under the chain lock, so a day's rows
- * are one contiguous run of the hash chain: the manifest records the head before it (what the
- * first row links to) and the head after it. Rows are read a page at a time, compressed and
+ * The period is by recorded_at, which the ledger takes under the chain's lock, so a day's rows
+ * of each hash chain are one contiguous run of it: the manifest records, per chain, the head
+ * before the day (what its first row links to) and the head after it. Rows are read a page at a time, compressed and
  * streamed to the sink as they come (hashed and counted on the way): neither the rows nor the
  * compressed file are ever held whole. Each row's hash and link are checked on the way: a broken
  * chain fails the stream, and the sink keeps nothing of it.
@@ -80,11 +91,21 @@ export async function archiveDay(
     throw new Error(`${day} is not over yet (or ended less than ${SETTLE_MS / 60_000} min ago)`);
   }
 
-  const before = await headBefore(ledger.db, start);
+  const before = await headsBefore(ledger.db, start);
+  const runs = new Map<number, ChainRun>(
+    [...before].map(([chain, head]) => [
+      chain,
+      {
+        chain,
+        prevSeq: head.seq,
+        prevHash: head.hash,
+        headSeq: head.seq,
+        headHash: head.hash,
+        count: 0,
+      },
+    ]),
+  );
   let count = 0;
-  let first: ArchivedRow | undefined;
-  let headSeq = BigInt(before.seq);
-  let headHash = before.hash;
   let exportError: { error: unknown } | undefined;
   async function* lines(): AsyncGenerator<string> {
     try {
@@ -95,26 +116,38 @@ export async function archiveDay(
     }
   }
   async function* checkedLines(): AsyncGenerator<string> {
+    // No chain has a row of the day at or below its head before the day.
+    const afterSeq = [...runs.values()].reduce(
+      (low, run) => (BigInt(run.prevSeq) < low ? BigInt(run.prevSeq) : low),
+      BigInt(Number.MAX_SAFE_INTEGER),
+    );
     for await (const row of rowsRecordedIn(
       ledger.db,
-      { from: start, to: end, afterSeq: before.seq },
+      { from: start, to: end, afterSeq: afterSeq.toString() },
       pageSize,
     )) {
-      const { rowHash: stored, ...chain } = row;
-      if (BigInt(row.seq) !== headSeq + 1n) {
+      const { rowHash: stored, chain, ...content } = row;
+      const run = runs.get(chain);
+      if (run === undefined) {
         throw new ArchiveRowError(
-          `${day}: expected seq ${headSeq + 1n}, found ${row.seq}: the day is not a contiguous run of the chain (run verify-ledger)`,
+          `${day}: ledger row ${row.seq} is on chain ${chain}, which no commit registered (run verify-ledger)`,
         );
       }
-      if (row.prevHash !== headHash || rowHash(chain) !== stored) {
+      if (BigInt(row.seq) <= BigInt(run.headSeq)) {
+        throw new ArchiveRowError(
+          `${day}: ledger row ${row.seq} of chain ${chain} comes after seq ${run.headSeq}: the day is not a contiguous run of the chain (run verify-ledger)`,
+        );
+      }
+      if (row.prevHash !== run.headHash || rowHash(content) !== stored) {
         throw new ArchiveRowError(
           `${day}: ledger row ${row.seq} does not match the hash chain (run verify-ledger)`,
         );
       }
-      first ??= row;
+      run.first ??= row;
+      run.count++;
+      run.headSeq = row.seq;
+      run.headHash = stored;
       count++;
-      headSeq = BigInt(row.seq);
-      headHash = stored;
       yield `${JSON.stringify(row)}\n`;
     }
   }
@@ -141,18 +174,16 @@ export async function archiveDay(
     day,
     period: { by: "recordedAt", from: start, to: end },
     rows: count,
-    chains: [
-      {
-        chainId: LEDGER_CHAIN_ID,
-        firstSeq: first?.seq ?? null,
-        firstHash: first?.rowHash ?? null,
-        prevSeq: before.seq,
-        prevHash: before.hash,
-        headSeq: headSeq.toString(),
-        headHash,
-        count,
-      },
-    ],
+    chains: [...runs.values()].map((run) => ({
+      chainId: archiveChainId(run.chain),
+      firstSeq: run.first?.seq ?? null,
+      firstHash: run.first?.rowHash ?? null,
+      prevSeq: run.prevSeq,
+      prevHash: run.prevHash,
+      headSeq: run.headSeq,
+      headHash: run.headHash,
+      count: run.count,
+    })),
     dataFile: DATA_FILE,
     dataSha256: data.sha256,
     dataBytes: data.bytes,

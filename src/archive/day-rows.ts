@@ -3,23 +3,38 @@ import { chainRowOf, LEDGER_ROW_COLUMNS, LEDGER_ROW_FROM, type LedgerRow } from 
 import type { SqlClient } from "../ledger/sql-client.ts";
 import type { ArchivedRow } from "./manifest.ts";
 
-/** The chain head just before an instant: seq "0" and the genesis hash when there is none. */
-export async function headBefore(
-  db: SqlClient,
-  instant: string,
-): Promise<{ seq: string; hash: string }> {
-  // recorded_at is taken under the chain lock (ledger_claim_and_lock), so it grows with seq:
-  // walking the primary key (seq, recorded_at) down from the newest row reaches the head before
-  // `instant` after reading only the rows recorded since.
-  const { rows } = await db.query<{ seq: string; row_hash: string }>(
-    `SELECT t.seq::text AS seq, t.row_hash FROM transactions t
-     WHERE t.recorded_at < $1::timestamptz ORDER BY t.seq DESC LIMIT 1`,
+/** A chain's head: seq "0" and the genesis hash before its first row. */
+export interface ChainHead {
+  seq: string;
+  hash: string;
+}
+
+/**
+ * Each chain's head just before an instant: chain 0 (the name older archives continue) and
+ * every chain a commit registered, by chain.
+ */
+export async function headsBefore(db: SqlClient, instant: string): Promise<Map<number, ChainHead>> {
+  // recorded_at is taken under the chain's lock (ledger_claim_and_lock), so along a chain it
+  // grows with seq: walking the chain's index down from its newest row reaches the head before
+  // `instant` after reading only the chain's rows recorded since. (A range and the chain in the
+  // order, as in ledger_claim_and_lock: so that index, not the primary key, is walked.)
+  const { rows } = await db.query<{ chain: number; seq: string | null; row_hash: string | null }>(
+    `SELECT c.chain, h.seq::text AS seq, h.row_hash
+     FROM (SELECT 0 AS chain UNION SELECT chain FROM ledger_chains) c
+     LEFT JOIN LATERAL (SELECT t.seq, t.row_hash FROM transactions t
+       WHERE t.chain BETWEEN c.chain AND c.chain AND t.recorded_at < $1::timestamptz
+       ORDER BY t.chain DESC, t.seq DESC LIMIT 1) h ON true
+     ORDER BY c.chain`,
     [instant],
   );
-  const row = rows[0];
-  return row === undefined
-    ? { seq: "0", hash: GENESIS_HASH }
-    : { seq: row.seq, hash: row.row_hash };
+  return new Map(
+    rows.map((row) => [
+      row.chain,
+      row.seq === null || row.row_hash === null
+        ? { seq: "0", hash: GENESIS_HASH }
+        : { seq: row.seq, hash: row.row_hash },
+    ]),
+  );
 }
 
 /** Thrown when a row cannot be archived as it is (the ledger itself needs verify-ledger). */
@@ -38,14 +53,15 @@ function assertTokenizedCard(row: LedgerRow): void {
 }
 
 /**
- * The ledger rows recorded in [from, to), in seq order, a page at a time (keyset on seq), as the
- * lines of the archive. A row whose decision is missing cannot be archived: it is an error.
+ * The ledger rows recorded in [from, to), of every chain, in seq order, a page at a time (keyset
+ * on seq from `afterSeq`, below which no chain has a row in the range), as the lines of the
+ * archive. A row whose decision is missing cannot be archived: it is an error.
  */
 export async function* rowsRecordedIn(
   db: SqlClient,
   range: { from: string; to: string; afterSeq: string },
   pageSize = 1000,
-): AsyncGenerator<ArchivedRow> {
+): AsyncGenerator<ArchivedRow & { chain: number }> {
   let after = range.afterSeq;
   for (;;) {
     const { rows }: { rows: LedgerRow[] } = await db.query<LedgerRow>(
@@ -56,38 +72,32 @@ export async function* rowsRecordedIn(
       [range.from, range.to, after, pageSize],
     );
     for (const row of rows) {
-      const chain = chainRowOf(row);
-      if (chain === null) {
+      const content = chainRowOf(row);
+      if (content === null) {
         throw new ArchiveRowError(
           `ledger row ${row.seq} (${row.merchant_id}/${row.transaction_id}) has no decision`,
         );
       }
       assertTokenizedCard(row);
-      yield { ...chain, rowHash: row.row_hash };
+      yield { ...content, chain: row.chain, rowHash: row.row_hash };
     }
     if (rows.length < pageSize) return;
     after = rows[rows.length - 1]!.seq;
   }
 }
 
-/** The live ledger's hashes for seq in [first, last], a page at a time. */
-export async function* ledgerHashes(
+/** The live ledger's rows of these seqs (unique across chains): their chain and hash. */
+export async function ledgerRowsAt(
   db: SqlClient,
-  first: string,
-  last: string,
-  pageSize = 5000,
-): AsyncGenerator<{ seq: string; hash: string }> {
-  let after = (BigInt(first) - 1n).toString();
-  for (;;) {
-    const { rows } = await db.query<{ seq: string; row_hash: string }>(
-      `SELECT t.seq::text AS seq, t.row_hash FROM transactions t
-       WHERE t.seq > $1::bigint AND t.seq <= $2::bigint ORDER BY t.seq LIMIT $3`,
-      [after, last, pageSize],
-    );
-    for (const row of rows) yield { seq: row.seq, hash: row.row_hash };
-    if (rows.length < pageSize) return;
-    after = rows[rows.length - 1]!.seq;
-  }
+  seqs: string[],
+): Promise<Map<string, { chain: number; hash: string }>> {
+  if (seqs.length === 0) return new Map();
+  const { rows } = await db.query<{ seq: string; chain: number; row_hash: string }>(
+    `SELECT t.seq::text AS seq, t.chain, t.row_hash FROM transactions t
+     WHERE t.seq IN (SELECT s::bigint FROM jsonb_array_elements_text($1::text::jsonb) AS s)`,
+    [JSON.stringify(seqs)],
+  );
+  return new Map(rows.map((r) => [r.seq, { chain: r.chain, hash: r.row_hash }]));
 }
 
 /**

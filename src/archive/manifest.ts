@@ -3,13 +3,16 @@ import type { ChainRow } from "../ledger/hash-chain.ts";
 
 export const ARCHIVE_FORMAT_VERSION = 1;
 
-/** One line of the NDJSON data file: exactly what the row's hash covers, plus the hash. */
-export type ArchivedRow = ChainRow & { rowHash: string };
+/**
+ * One line of the NDJSON data file: exactly what the row's hash covers, the chain it is on and
+ * the hash. Lines written before the ledger had several chains carry no `chain`: chain 0.
+ */
+export type ArchivedRow = ChainRow & { chain?: number; rowHash: string };
 
 /**
- * The ledger keeps one hash chain (seq 1, 2, ... under one lock per schema), so a day's
- * archive holds one run of it; `chains` is a list so a ledger chained per partition could
- * record one head per chain without a format change.
+ * The ledger keeps several hash chains (SCL-3), each growing under its own lock, so a day's
+ * archive holds one run of each: one entry per chain, with the head before the day and the
+ * head at its end.
  */
 const chainSchema = z.object({
   chainId: z.string().min(1),
@@ -42,5 +45,17 @@ export const manifestSchema = z.object({
 export type ArchiveManifest = z.infer<typeof manifestSchema>;
 export type ArchiveChain = z.infer<typeof chainSchema>;
 
-/** The ledger's one chain. */
+/** Chain 0's name: the name the ledger's only chain had, so older archives continue into it. */
 export const LEDGER_CHAIN_ID = "ledger";
+
+/** A chain's name in the manifest: "ledger" for chain 0, "ledger.<n>" for the others. */
+export function archiveChainId(chain: number): string {
+  return chain === 0 ? LEDGER_CHAIN_ID : `${LEDGER_CHAIN_ID}.${chain}`;
+}
+
+/** The chain a manifest entry names, or null when the name is not one archiveChainId gives. */
+export function chainOfArchiveId(id: string): number | null {
+  if (id === LEDGER_CHAIN_ID) return 0;
+  const match = /^ledger\.([1-9]\d{0,8})$/.exec(id);
+  return match === null ? null : Number(match[1]);
+}

@@ -2,9 +2,9 @@ import { createHash } from "node:crypto";
 import { createInterface } from "node:readline";
 import { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
-import { type ChainRow, rowHash } from "../ledger/hash-chain.ts";
+import { GENESIS_HASH, rowHash } from "../ledger/hash-chain.ts";
 import type { SqlClient } from "../ledger/sql-client.ts";
-import { ledgerHashes } from "./day-rows.ts";
+import { ledgerRowsAt } from "./day-rows.ts";
 import {
   ARCHIVE_ROOT,
   archiveKeys,
@@ -13,21 +13,30 @@ import {
   nextUtcDay,
   parseDay,
 } from "./layout.ts";
-import { type ArchiveManifest, LEDGER_CHAIN_ID, manifestSchema } from "./manifest.ts";
+import {
+  type ArchiveChain,
+  type ArchivedRow,
+  type ArchiveManifest,
+  chainOfArchiveId,
+  LEDGER_CHAIN_ID,
+  manifestSchema,
+} from "./manifest.ts";
 import type { ArchiveSink } from "./sink.ts";
 
 /** Row problems listed per day before the rest are only counted. */
 const MAX_ROW_PROBLEMS = 20;
+/** Archived rows compared with the live ledger per query. */
+const COMPARE_PAGE = 5000;
 
 export interface DayVerification {
   day: string;
   /** Rows read from the data file. */
   rows: number;
-  /** The chain head the day starts from and the one it ends at, as the manifest states them. */
-  prevSeq?: string;
-  prevHash?: string;
-  headSeq?: string;
-  headHash?: string;
+  /**
+   * Per chain, the head the day starts from and the one it ends at, as the manifest states
+   * them; absent when the manifest could not be read.
+   */
+  chains?: Pick<ArchiveChain, "chainId" | "prevSeq" | "prevHash" | "headSeq" | "headHash">[];
   problems: string[];
 }
 
@@ -46,7 +55,7 @@ export interface VerifyArchiveOptions {
 
 interface ParsedLine {
   line: number;
-  row: ChainRow & { rowHash: string };
+  row: ArchivedRow;
 }
 
 /** The data file's lines, decompressed as they are read. */
@@ -74,7 +83,7 @@ function parseLine(text: string, line: number): ParsedLine | string {
   } catch {
     return `line ${line} is not JSON`;
   }
-  const row = value as Partial<ChainRow & { rowHash: string }> | null;
+  const row = value as Partial<ArchivedRow> | null;
   if (
     row === null ||
     typeof row !== "object" ||
@@ -86,7 +95,10 @@ function parseLine(text: string, line: number): ParsedLine | string {
   if (!isHash(row.rowHash) || !isHash(row.prevHash)) {
     return `line ${line} (seq ${row.seq}) has no valid rowHash / prevHash`;
   }
-  return { line, row: row as ChainRow & { rowHash: string } };
+  if (row.chain !== undefined && !(Number.isInteger(row.chain) && row.chain >= 0)) {
+    return `line ${line} (seq ${row.seq}) has no valid chain`;
+  }
+  return { line, row: row as ArchivedRow };
 }
 
 async function readManifest(
@@ -120,6 +132,40 @@ async function readManifest(
   return manifest;
 }
 
+/** One chain's run through the data file, as its lines are read. */
+interface ChainState {
+  entry: ArchiveChain;
+  lastSeq: bigint;
+  prevHash: string;
+  rows: number;
+  first?: ArchivedRow;
+}
+
+/** The manifest's chains by chain number; null (with the problem) when they cannot be. */
+function chainsOf(manifest: ArchiveManifest, problems: string[]): Map<number, ChainState> | null {
+  const states = new Map<number, ChainState>();
+  for (const entry of manifest.chains) {
+    const chain = chainOfArchiveId(entry.chainId);
+    if (chain === null || states.has(chain)) {
+      problems.push(
+        `manifest chain "${entry.chainId}" is ${chain === null ? "not a chain name" : "listed twice"}`,
+      );
+      return null;
+    }
+    states.set(chain, {
+      entry,
+      lastSeq: BigInt(entry.prevSeq),
+      prevHash: entry.prevHash,
+      rows: 0,
+    });
+  }
+  if (!states.has(0)) {
+    problems.push(`manifest must hold the "${LEDGER_CHAIN_ID}" chain`);
+    return null;
+  }
+  return states;
+}
+
 /** Checks one day: file hash, every row's hash and link, counts and heads against the manifest. */
 export async function verifyArchiveDay(
   source: ArchiveSink,
@@ -131,15 +177,15 @@ export async function verifyArchiveDay(
   const result: DayVerification = { day, rows: 0, problems };
   const manifest = await readManifest(source, day, problems);
   if (manifest === null) return result;
-  const chain = manifest.chains.find((c) => c.chainId === LEDGER_CHAIN_ID);
-  if (chain === undefined || manifest.chains.length !== 1) {
-    problems.push(`manifest must hold exactly the "${LEDGER_CHAIN_ID}" chain`);
-    return result;
-  }
-  result.prevSeq = chain.prevSeq;
-  result.prevHash = chain.prevHash;
-  result.headSeq = chain.headSeq;
-  result.headHash = chain.headHash;
+  const states = chainsOf(manifest, problems);
+  if (states === null) return result;
+  result.chains = manifest.chains.map(({ chainId, prevSeq, prevHash, headSeq, headHash }) => ({
+    chainId,
+    prevSeq,
+    prevHash,
+    headSeq,
+    headHash,
+  }));
 
   const data = await source.get(archiveKeys(day).data);
   if (data === null) {
@@ -160,9 +206,6 @@ export async function verifyArchiveDay(
     rowProblems++;
     if (rowProblems <= MAX_ROW_PROBLEMS) problems.push(text);
   };
-  let expectedSeq = BigInt(chain.prevSeq) + 1n;
-  let prevHash = chain.prevHash;
-  let firstRow: ParsedLine["row"] | undefined;
   let lineNo = 0;
   try {
     for await (const text of linesOf(data)) {
@@ -173,15 +216,26 @@ export async function verifyArchiveDay(
         rowProblem(parsed);
         continue;
       }
-      const { rowHash: stored, ...content } = parsed.row;
+      // The chain is not in the v1 row hash: where a row sits is proven by its links.
+      const { rowHash: stored, chain = 0, ...content } = parsed.row;
       result.rows++;
-      firstRow ??= parsed.row;
-      if (BigInt(content.seq) !== expectedSeq) {
+      const state = states.get(chain);
+      if (state === undefined) {
         rowProblem(
-          `line ${lineNo}: seq ${content.seq} where ${expectedSeq} was expected (rows missing or reordered)`,
+          `line ${lineNo} (seq ${content.seq}) is on chain ${chain}, which the manifest does not list`,
+        );
+        continue;
+      }
+      state.rows++;
+      state.first ??= parsed.row;
+      // Along a chain seq grows, with gaps where a commit rolled back: the links prove that
+      // no row is missing.
+      if (BigInt(content.seq) <= state.lastSeq) {
+        rowProblem(
+          `line ${lineNo}: seq ${content.seq} where one above ${state.lastSeq} was expected (rows reordered or repeated)`,
         );
       }
-      if (content.prevHash !== prevHash) {
+      if (content.prevHash !== state.prevHash) {
         rowProblem(
           `line ${lineNo} (seq ${content.seq}): prevHash does not link to the previous row's hash`,
         );
@@ -199,8 +253,8 @@ export async function verifyArchiveDay(
           `line ${lineNo} (seq ${content.seq}): row hash does not match its content (row altered)`,
         );
       }
-      expectedSeq = BigInt(content.seq) + 1n;
-      prevHash = stored;
+      state.lastSeq = BigInt(content.seq);
+      state.prevHash = stored;
     }
   } catch (error) {
     problems.push(`data file cannot be decompressed: ${(error as Error).message}`);
@@ -214,66 +268,90 @@ export async function verifyArchiveDay(
       `row count: the data file holds ${result.rows} rows, the manifest says ${manifest.rows}`,
     );
   }
-  if (result.rows !== chain.count) {
-    problems.push(
-      `row count: the data file holds ${result.rows} rows, the chain entry says ${chain.count}`,
-    );
-  }
-  if (prevHash !== chain.headHash) {
-    problems.push(
-      "head: the last row's hash is not the manifest's headHash (rows missing at the end)",
-    );
-  }
-  if ((expectedSeq - 1n).toString() !== chain.headSeq) {
-    problems.push(
-      `head: the last row is seq ${expectedSeq - 1n}, the manifest says ${chain.headSeq}`,
-    );
-  }
-  if (
-    (firstRow?.seq ?? null) !== chain.firstSeq ||
-    (firstRow?.rowHash ?? null) !== chain.firstHash
-  ) {
-    problems.push("first row: seq / hash differ from the manifest's firstSeq / firstHash");
-  }
-  if (ledger !== undefined) await compareWithLedger(ledger.db, data, chain, problems);
+  for (const state of states.values()) checkChainEnd(state, problems);
+  if (ledger !== undefined) await compareWithLedger(ledger.db, data, manifest, problems);
   return result;
 }
 
-/** The archived hashes against the live ledger's rows of the same seq (a second pass). */
+/** A chain's rows in the file against its manifest entry: count, head, first row. */
+function checkChainEnd(state: ChainState, problems: string[]): void {
+  const { entry } = state;
+  // Chain 0 speaks as the ledger's only chain did; the others name themselves.
+  const of = entry.chainId === LEDGER_CHAIN_ID ? "" : ` of chain ${entry.chainId}`;
+  if (state.rows !== entry.count) {
+    problems.push(
+      `row count: the data file holds ${state.rows} rows${of}, the chain entry says ${entry.count}`,
+    );
+  }
+  if (state.prevHash !== entry.headHash) {
+    problems.push(
+      `head: the last row${of}'s hash is not the manifest's headHash (rows missing at the end)`,
+    );
+  }
+  if (state.lastSeq.toString() !== entry.headSeq) {
+    problems.push(
+      `head: the last row${of} is seq ${state.lastSeq}, the manifest says ${entry.headSeq}`,
+    );
+  }
+  if (
+    (state.first?.seq ?? null) !== entry.firstSeq ||
+    (state.first?.rowHash ?? null) !== entry.firstHash
+  ) {
+    problems.push(`first row${of}: seq / hash differ from the manifest's firstSeq / firstHash`);
+  }
+}
+
+/**
+ * The archived hashes against the live ledger's rows of the same seq (a second pass, a page
+ * of lines at a time), and each chain's head before the day.
+ */
 async function compareWithLedger(
   db: SqlClient,
   data: Buffer,
-  chain: ArchiveManifest["chains"][number],
+  manifest: ArchiveManifest,
   problems: string[],
 ): Promise<void> {
-  if (chain.prevSeq !== "0") {
-    const before = ledgerHashes(db, chain.prevSeq, chain.prevSeq);
-    const live = (await before.next()).value;
-    if (live === undefined || live.hash !== chain.prevHash) {
+  const befores = manifest.chains.filter((c) => c.prevSeq !== "0");
+  const live = await ledgerRowsAt(
+    db,
+    befores.map((c) => c.prevSeq),
+  );
+  for (const entry of befores) {
+    if (live.get(entry.prevSeq)?.hash !== entry.prevHash) {
       problems.push(
-        `ledger: seq ${chain.prevSeq} (the head before the day) does not have the manifest's prevHash`,
+        `ledger: seq ${entry.prevSeq} (the head before the day${entry.chainId === LEDGER_CHAIN_ID ? "" : ` of chain ${entry.chainId}`}) does not have the manifest's prevHash`,
       );
     }
   }
-  if (chain.firstSeq === null) return;
-  const live = ledgerHashes(db, chain.firstSeq, chain.headSeq);
   let mismatches = 0;
+  let page: ArchivedRow[] = [];
+  const comparePage = async () => {
+    const rows = await ledgerRowsAt(
+      db,
+      page.map((r) => r.seq),
+    );
+    for (const archived of page) {
+      const ledgerRow = rows.get(archived.seq);
+      if (
+        ledgerRow === undefined ||
+        ledgerRow.hash !== archived.rowHash ||
+        ledgerRow.chain !== (archived.chain ?? 0)
+      ) {
+        mismatches++;
+        if (mismatches <= MAX_ROW_PROBLEMS) {
+          problems.push(`ledger: seq ${archived.seq} differs from the live ledger's row`);
+        }
+      }
+    }
+    page = [];
+  };
   for await (const text of linesOf(data)) {
     const parsed = text === "" ? null : parseLine(text, 0);
     if (parsed === null || typeof parsed === "string") continue;
-    const next = await live.next();
-    const ledgerRow = next.done ? undefined : next.value;
-    if (
-      ledgerRow === undefined ||
-      ledgerRow.seq !== parsed.row.seq ||
-      ledgerRow.hash !== parsed.row.rowHash
-    ) {
-      mismatches++;
-      if (mismatches <= MAX_ROW_PROBLEMS) {
-        problems.push(`ledger: seq ${parsed.row.seq} differs from the live ledger's row`);
-      }
-    }
+    page.push(parsed.row);
+    if (page.length >= COMPARE_PAGE) await comparePage();
   }
+  await comparePage();
   if (mismatches > MAX_ROW_PROBLEMS)
     problems.push(`... and ${mismatches - MAX_ROW_PROBLEMS} more ledger mismatches`);
 }
@@ -288,11 +366,29 @@ export async function archivedDays(source: ArchiveSink): Promise<string[]> {
 }
 
 /**
+ * Where `day` does not start each chain where `previous` ended it. A chain the previous day
+ * does not list had no row before that day's archive was made: it must start at genesis.
+ */
+function discontinuities(previous: DayVerification, day: DayVerification): string[] {
+  const ended = new Map((previous.chains ?? []).map((c) => [c.chainId, c]));
+  const problems: string[] = [];
+  for (const chain of day.chains ?? []) {
+    const before = ended.get(chain.chainId) ?? { headSeq: "0", headHash: GENESIS_HASH };
+    if (chain.prevHash === before.headHash && chain.prevSeq === before.headSeq) continue;
+    const on = chain.chainId === LEDGER_CHAIN_ID ? "" : ` on chain ${chain.chainId}`;
+    problems.push(
+      `does not continue ${previous.day}${on}: it starts after seq ${chain.prevSeq}, ${previous.day} ends at seq ${before.headSeq} (prevHash is not that day's headHash)`,
+    );
+  }
+  return problems;
+}
+
+/**
  * Verifies one archived day, or every day in the source. All days: each day on its own; every
  * calendar day from the first archived day to the last must have a manifest (a day without
  * transactions still has one, with zero rows), so a missing one is a gap, named; and each day
- * must start where the previous day present ended (its prevSeq / prevHash are that day's
- * headSeq / headHash), whatever the gap between them.
+ * start each chain where the previous day present ended it (its prevSeq / prevHash are that
+ * day's headSeq / headHash), whatever the gap between them.
  */
 export async function verifyArchive(
   source: ArchiveSink,
@@ -323,17 +419,9 @@ export async function verifyArchive(
     }
     expected = nextUtcDay(d);
     const result = await verifyArchiveDay(source, d, options);
-    if (
-      previous?.headHash !== undefined &&
-      result.prevHash !== undefined &&
-      (result.prevHash !== previous.headHash || result.prevSeq !== previous.headSeq)
-    ) {
-      result.problems.push(
-        `does not continue ${previous.day}: it starts after seq ${result.prevSeq}, ${previous.day} ends at seq ${previous.headSeq} (prevHash is not that day's headHash)`,
-      );
-    }
+    if (previous !== undefined) result.problems.push(...discontinuities(previous, result));
     record(result);
-    if (result.headHash !== undefined) previous = result;
+    if (result.chains !== undefined) previous = result;
   }
   return {
     ok: problems.length === 0,

@@ -37,8 +37,8 @@ export const ACCEPTING_TTL_SECONDS = 5 * 60;
 export const ACCEPTED_TTL_SECONDS = 24 * 60 * 60;
 
 /**
- * Space-separated words: `<state> <receivedAt> [<nonce> [<owner>]]`. The Redis claim script
- * reads the owner of an "accepting" claim as its fourth word, as claimOwnerOf does.
+ * Space-separated words: `<state> <receivedAt> [<nonce> [<owner>]]`. The owner of an
+ * "accepting" claim is its fourth word (claimOwnerOf).
  */
 export function encodeClaim(
   claim: Required<Pick<IngestClaim, "state" | "receivedAt">> & IngestClaim,
@@ -68,7 +68,7 @@ export function decodeClaim(value: string): IngestClaim {
 
 /**
  * The owner named by a claim's value (`accepting <receivedAt> <nonce> <owner>`), or undefined
- * for any other value: such claims are never taken over. The Redis claim script reads it alike.
+ * for any other value: such claims are never taken over. Both stores read the owner with it.
  */
 export function claimOwnerOf(value: string): string | undefined {
   const words = value.split(" ");

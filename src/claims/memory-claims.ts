@@ -12,8 +12,8 @@ export interface MemoryClaimStoreOptions {
 
 /**
  * The ingest claims in process memory, with the Redis store's semantics: the embedded local run
- * (LOC-1) uses it. No await inside a call, so each runs in one turn of the event loop and is as
- * atomic as the Redis script.
+ * (LOC-1) uses it. No await inside a call, so each runs in one turn of the event loop: each id's
+ * claim is as atomic as the Redis store's, and a takeover is atomic with its liveness check.
  */
 export class MemoryClaimStore implements ClaimStore {
   /**
@@ -45,7 +45,7 @@ export class MemoryClaimStore implements ClaimStore {
     for (const id of ids) {
       const key = transactionKey({ merchantId, transactionId: id });
       let held = this.liveClaim(key, at);
-      // A claim of a dead owner is taken over, as the Redis script does.
+      // A claim of a dead owner is taken over, as the Redis store does.
       if (held !== null && !this.ownerLives(claimOwnerOf(held))) held = null;
       if (held === null) this.claims.set(key, { value, expiresAt: at + ttl * 1000 });
       if (!out.has(id)) out.set(id, held);

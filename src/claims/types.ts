@@ -15,8 +15,8 @@ export function newOwnerId(): string {
  * and whether a put of it succeeded. A claim is a short string per merchant and transaction id
  * (claim-value.ts encodes it) with a time to live; the stores compare values, never read them,
  * except for the owner of an "accepting" claim (claimOwnerOf). Implementations: Redis (one
- * script call per request, beside the history's keys) and in-memory (same semantics, for the
- * embedded run).
+ * key per claim, one command per id, a request's ids in one round trip; one Redis or a Redis
+ * Cluster, SCL-2) and in-memory (same semantics, for the embedded run).
  */
 export interface ClaimStore {
   /**
@@ -27,16 +27,20 @@ export interface ClaimStore {
    */
   readonly ownerId: string;
   /**
-   * Claims each id for the merchant unless a claim exists, atomically per id (SET NX EX, all
-   * ids in one round trip). Maps each id to null when this call claimed it, or to the value of
-   * the claim already there: of concurrent calls for one id, exactly one claims it.
+   * Claims each id for the merchant unless a claim exists, atomically per id (SET NX GET EX,
+   * all ids in one round trip). Maps each id to null when this call claimed it, or to the value
+   * of the claim already there: of concurrent calls for one id, exactly one claims it.
    *
    * Takeover (REL-4): a claim whose value is `accepting <receivedAt> <nonce> <owner>` (four
    * words) is held only while its owner is alive. If `owner` is not this store's ownerId and
-   * that owner's liveness mark is gone, this call takes the claim over (atomically with the
-   * check) and maps the id to null. Claims of any other shape are held until they expire. The
-   * call also refreshes this store's own liveness mark, so a claim it makes is never taken over
-   * while its maker lives.
+   * that owner's liveness mark is gone, this call takes the claim over and maps the id to null.
+   * The mark and the claim may sit in different hash slots (SCL-2), so the check and the
+   * takeover are two steps: the mark is read, then the claim is taken by a compare-and-set that
+   * succeeds only while it still holds exactly the value read (or none), so of several callers
+   * one takes it, and an owner that marked it meanwhile keeps it; the others get what it holds
+   * then. Claims of any other shape are held until they expire. The call also refreshes this
+   * store's own liveness mark, in Redis before its claims, so a claim it makes is never taken
+   * over while its maker lives.
    */
   claimIds(
     merchantId: string,

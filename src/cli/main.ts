@@ -92,7 +92,9 @@ program
 
 program
   .command("verify-ledger")
-  .description("recompute the ledger's hash chain; exits 1 if any row was altered")
+  .description(
+    "recompute the ledger's hash chains and checkpoints; exits 1 if any row was altered or removed",
+  )
   .option("--json", "print the result as JSON")
   .option("--archive <dir|s3://bucket/prefix>", "verify the daily archive there instead (AWS-6)")
   .option("--day <YYYY-MM-DD>", "with --archive: only this UTC day (default: every archived day)")

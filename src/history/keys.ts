@@ -1,4 +1,4 @@
-import { encodeId, transactionStoreKey } from "../transaction/key.ts";
+import { encodeId } from "../transaction/key.ts";
 import {
   ENTITY_KINDS,
   type EntityKind,
@@ -29,77 +29,98 @@ export function addClamped(sum: number, amount: number): number {
   return Math.min(next, MAX_SUM);
 }
 
+/** Width of the sum buckets a busy entity keeps (SCL-1): whole minutes, and hours. */
+export const MINUTE_MS = 60_000;
+export const HOUR_MS = 3_600_000;
+
 /*
- * Key layout: one flat keyspace, no hash tags. A transaction's script touches its customer,
- * card, device and IP keys together, which hash to different slots: that is fine on a
- * replication group with cluster mode disabled (the ElastiCache shape CCH-1 deploys), and would
- * need one hash tag per script call under cluster mode enabled.
- *   {prefix}:h:{merchant}:{kind}:{entity}        sorted set: member = encodeMember, score = eventTime
- *   {prefix}:ha:{merchant}:{kind}:{entity}       sorted set, all scores 0: `currency|amount|member`,
- *                                                 amount zero-padded to 16 digits, so a lex range is
- *                                                 one currency's entries by amount (max, bands)
- *   {prefix}:hs:{merchant}:{kind}:{entity}       hash: running aggregates of the `h` set's entries,
- *                                                 l:{currency} / h:{currency} = sum of the amounts'
- *                                                 low 8 digits / the digits above them, c:{card} =
- *                                                 entries with that card, d = distinct cards; a
- *                                                 field is deleted when it reaches 0
- *   (ha and hs exist only while the h set holds AGGREGATE_FROM entries or more, record-history.ts)
- *   {prefix}:r:{merchant}:{transactionId}        string: the member first recorded for the id,
- *                                                 EX 24 h, so an id counts once per entity
+ * Key layout (SCL-2): every key of one entity carries the entity's hash tag, so an entity's keys
+ * share a hash slot (Redis Cluster) and one script call touches one entity only.
+ *   {prefix}:h:{<merchant>:<kind>:<entity>}:t   sorted set: member `<id>|<content>` (memberOf,
+ *                                                 contentOf), score event time
+ *   and for a busy entity only (AGGREGATE_FROM entries, record-entity.lua):
+ *   {prefix}:h:{...}:d                           hash: transaction id -> content, the first one
+ *                                                 recorded for the id
+ *   {prefix}:h:{...}:a                           hash: running totals n, n:<cur>, S:<cur> / s:<cur>
+ *                                                 (sum above / of the low 8 digits); once asked
+ *                                                 for, buckets n<minute>:<cur> / a<minute>:<cur>
+ *                                                 (count / sum), N<hour>:<cur> / A<hour>:<cur>;
+ *                                                 `bands`, the band sets kept; `built`, `buckets`.
+ *                                                 Zero fields are deleted.
+ *   {prefix}:h:{...}:c                           sorted set: member card token, score the card's
+ *                                                 latest event time
+ *   {prefix}:h:{...}:b:<cur>:<min>:<max>          sorted set: the transaction ids in the amount
+ *                                                 band, by event time
  *   {prefix}:seen:{merchant}:{transactionId}     string with EX ttl: ingest claim, and
  *   {prefix}:owner:{ownerId}                     string with PX ttl: its owner's liveness mark
  *                                                 (both src/claims/redis-claims.ts)
- *   {prefix}:history:generation                  string, no ttl: the generation marker (REL-6), set
+ *   {prefix}:{history}:generation                string, no ttl: the generation marker (REL-6), set
  *                                                 once the store is known to hold the last 24 h; a
  *                                                 Redis that restarted empty has none
- *   {prefix}:history:rebuilding                  string with PX ttl: the rebuild lock, the owner id
+ *   {prefix}:{history}:rebuilding                string with PX ttl: the rebuild lock, the owner id
  *                                                 of the process rebuilding from the ledger
- *   {prefix}:history:rebuild-progress            string with PX ttl: JSON {from, cursor, replayed},
- *                                                 how far the rebuild went, written by the lock's
- *                                                 holder after each chunk, deleted with the lock
- *                                                 when the marker is set
+ *   {prefix}:{history}:rebuild-progress          string with PX ttl: JSON {from, cursor, replayed},
+ *                                                 how far the rebuild went (the three share a hash
+ *                                                 tag: one script sets the marker and frees the lock)
+ * Components are percent-encoded (encodeId), so no "{", "}", ":" or "|" occurs inside one.
  */
-export function entityKey(
+export interface EntityKeys {
+  times: string;
+  contents: string;
+  aggregates: string;
+  cards: string;
+}
+
+function entityBase(prefix: string, merchantId: string, kind: EntityKind, entityId: string) {
+  return `${prefix}:h:{${encodeId(merchantId)}:${kind}:${encodeId(entityId)}}`;
+}
+
+export function entityKeys(
   prefix: string,
   merchantId: string,
   kind: EntityKind,
   entityId: string,
-): string {
-  return `${prefix}:h:${encodeId(merchantId)}:${kind}:${encodeId(entityId)}`;
+): EntityKeys {
+  const base = entityBase(prefix, merchantId, kind, entityId);
+  return {
+    times: `${base}:t`,
+    contents: `${base}:d`,
+    aggregates: `${base}:a`,
+    cards: `${base}:c`,
+  };
 }
 
-/** The amount-ordered companion of entityKey (see the key layout above). */
-export function amountKey(prefix: string, merchantId: string, kind: EntityKind, entityId: string) {
-  return `${prefix}:ha:${encodeId(merchantId)}:${kind}:${encodeId(entityId)}`;
-}
-
-/** The running aggregates of entityKey's entries (see the key layout above). */
-export function aggregateKey(
+/** The band set of a banded query, in the transaction's (encoded) currency. */
+export function bandKey(
   prefix: string,
   merchantId: string,
   kind: EntityKind,
   entityId: string,
+  currency: string,
+  band: { min: number; max: number },
 ): string {
-  return `${prefix}:hs:${encodeId(merchantId)}:${kind}:${encodeId(entityId)}`;
+  const base = entityBase(prefix, merchantId, kind, entityId);
+  return `${base}:b:${currency}:${boundText(band.min)}:${boundText(band.max)}`;
 }
 
-export function recordKey(prefix: string, merchantId: string, transactionId: string): string {
-  return transactionStoreKey(`${prefix}:r`, { merchantId, transactionId });
+/** A band bound as the script reads it: "" for an open bound. */
+export function boundText(value: number): string {
+  return Number.isFinite(value) ? String(value) : "";
 }
 
 /** The generation marker: present while the store holds the whole 24 hours (REL-6). */
 export function generationKey(prefix: string): string {
-  return `${prefix}:history:generation`;
+  return `${prefix}:{history}:generation`;
 }
 
 /** The lock that lets one process of many rebuild the history from the ledger (REL-6). */
 export function rebuildLockKey(prefix: string): string {
-  return `${prefix}:history:rebuilding`;
+  return `${prefix}:{history}:rebuilding`;
 }
 
 /** How far the rebuild went (RebuildProgress), for a process that takes the lock over (REL-6). */
 export function rebuildProgressKey(prefix: string): string {
-  return `${prefix}:history:rebuild-progress`;
+  return `${prefix}:{history}:rebuild-progress`;
 }
 
 /** The kinds the item has, in ENTITY_KINDS order (the order of the script's KEYS). */
@@ -108,13 +129,11 @@ export function presentKinds(item: HistoryItem): EntityKind[] {
 }
 
 /**
- * Sorted-set member: `txId|amount|currency|cardToken|country`, components encoded. Everything
- * an aggregate needs is in the member, so the script reads one structure per entity; and the
- * same transaction always yields the same member, so a redelivery adds nothing.
+ * An entry's content as the contents hash keeps it: `amount|currency|cardToken|country`,
+ * components encoded. The same transaction always yields the same content.
  */
-export function encodeMember(item: HistoryItem): string {
+export function contentOf(item: HistoryItem): string {
   return [
-    encodeId(item.transactionId),
     String(item.amount),
     encodeId(item.currency),
     encodeId(item.cardToken ?? ""),
@@ -122,32 +141,38 @@ export function encodeMember(item: HistoryItem): string {
   ].join("|");
 }
 
-/** A member's fields, still encoded (equality of encoded strings is equality of values). */
-export interface MemberFields {
-  transactionId: string;
+/** A content's fields, still encoded (equality of encoded strings is equality of values). */
+export interface ContentFields {
   amount: number;
   currency: string;
   cardToken: string;
   country: string;
 }
 
-export function memberFields(member: string): MemberFields {
-  const parts = member.split("|");
-  if (parts.length !== 5) throw new Error(`malformed history member: ${member}`);
-  const [transactionId, amount, currency, cardToken, country] = parts as [
-    string,
-    string,
-    string,
-    string,
-    string,
-  ];
-  return { transactionId, amount: Number(amount), currency, cardToken, country };
+export function contentFields(content: string): ContentFields {
+  const parts = content.split("|");
+  if (parts.length !== 4) throw new Error(`malformed history content: ${content}`);
+  const [amount, currency, cardToken, country] = parts as [string, string, string, string];
+  return { amount: Number(amount), currency, cardToken, country };
+}
+
+/** A member of an entity's times set: the encoded id, then the content. */
+export function memberOf(transactionId: string, content: string): string {
+  return `${transactionId}|${content}`;
+}
+
+/** The id and the content of a member of a times set. */
+export function splitMember(member: string): [transactionId: string, content: string] {
+  const bar = member.indexOf("|");
+  if (bar < 0) throw new Error(`malformed history member: ${member}`);
+  return [member.slice(0, bar), member.slice(bar + 1)];
 }
 
 export function entryOf(member: string, eventTime: number): HistoryEntry {
-  const f = memberFields(member);
+  const [transactionId, content] = splitMember(member);
+  const f = contentFields(content);
   return {
-    transactionId: decodeURIComponent(f.transactionId),
+    transactionId: decodeURIComponent(transactionId),
     eventTime,
     amount: f.amount,
     currency: decodeURIComponent(f.currency),

@@ -1,30 +1,21 @@
-import { transactionKey } from "../transaction/key.ts";
-import {
-  compareEntries,
-  lowerBound,
-  priorOf,
-  type StoredEntry,
-  storedEntryOf,
-  windowOf,
-  ZERO_WINDOW,
-} from "./aggregate.ts";
-import { DAY_MS, entityKey, entryOf, presentKinds, validateBatch } from "./keys.ts";
+import { EntityHistory, recordEntity } from "./entity-history.ts";
+import { DAY_MS, entityKeys, entryOf, validateBatch } from "./keys.ts";
 import type { HistoryRebuild } from "./rebuild.ts";
+import { AGGREGATE_FROM, type EntityAnswer, entityRequests, resultOf } from "./record-entity.ts";
 import type {
   EntityKind,
   HistoryEntry,
   HistoryItem,
   HistoryResult,
   HistoryStore,
-  PriorSummary,
 } from "./types.ts";
 
 /** Keys are the Redis store's keys under this prefix, so both stores name entities alike. */
 const PREFIX = "mem";
 
 /**
- * How often (in the time of the `now` values passed in, not wall time) untouched keys are swept:
- * trimming on write only bounds the keys that keep being written to.
+ * How often (in the time of the `now` values passed in, not wall time) expired entities are
+ * swept: as Redis expires keys a day after their last write.
  */
 const SWEEP_EVERY_MS = 60_000;
 
@@ -35,25 +26,20 @@ export interface MemoryHistoryOptions {
    * made on a partial day.
    */
   rebuild?: HistoryRebuild;
-}
-
-/** One entity's entries, sorted as a Redis sorted set orders them, and its members. */
-interface EntityHistory {
-  entries: StoredEntry[];
-  members: Set<string>;
+  /** Entries from which an entity keeps running aggregates, as the Redis store's. */
+  aggregateFrom?: number;
 }
 
 /**
- * The 24-hour history in process memory, with the Redis store's semantics: the embedded local
- * run (LOC-1) and replays use it. No clock of its own: every call says `now`,
- * so a replay of last month's traffic ages entries exactly as production did. Calls are expected
- * not to move `now` backwards (wall time and a replay's time do not): the sweep trims every key
- * to the latest `now`, where Redis would have trimmed only the keys a call touched.
+ * The 24-hour history in process memory, with the Redis store's semantics (entity-history.ts
+ * runs the script's steps): the embedded local run (LOC-1) and replays use it. No clock of its
+ * own: every call says `now`, so a replay of last month's traffic ages entries exactly as
+ * production did. Calls are expected not to move `now` backwards (wall time and a replay's time
+ * do not).
  */
 export class MemoryHistoryStore implements HistoryStore {
   private readonly histories = new Map<string, EntityHistory>();
-  /** transactionKey -> the member first stored for the id, and when that expires (`now` time). */
-  private readonly recorded = new Map<string, { member: string; expiresAt: number }>();
+  private readonly aggregateFrom: number;
   private lastSweep = -Infinity;
   private closed = false;
   private readonly rebuild: HistoryRebuild | undefined;
@@ -64,6 +50,7 @@ export class MemoryHistoryStore implements HistoryStore {
 
   constructor(options: MemoryHistoryOptions = {}) {
     this.rebuild = options.rebuild;
+    this.aggregateFrom = options.aggregateFrom ?? AGGREGATE_FROM;
     this.complete = options.rebuild === undefined;
   }
 
@@ -101,56 +88,42 @@ export class MemoryHistoryStore implements HistoryStore {
     await this.whenComplete(now);
     this.assertOpen();
     if (now - this.lastSweep >= SWEEP_EVERY_MS) this.sweep(now);
-    return items.map((item) => this.record(item, now));
+    return items.map((item) => this.record(item, now, true)!);
   }
 
   async restore(items: HistoryItem[], now: number): Promise<void> {
     this.assertOpen();
     validateBatch(items, now);
     if (now - this.lastSweep >= SWEEP_EVERY_MS) this.sweep(now);
-    for (const item of items) this.add(item, now);
+    for (const item of items) this.record(item, now, false);
   }
 
-  private record(item: HistoryItem, now: number): HistoryResult {
-    const { self, touched } = this.add(item, now);
-    const prior: Partial<Record<EntityKind, PriorSummary>> = {};
-    for (const [kind, entries] of touched) prior[kind] = priorOf(entries, self);
-    const windows = item.queries.map((q) => {
-      const entries = touched.get(q.entity);
-      return entries === undefined ? { ...ZERO_WINDOW } : windowOf(entries, self, q);
-    });
-    return { prior, windows };
-  }
-
-  /**
-   * The writing half of the script: trims each of the item's entity keys and adds its entry
-   * (ZADD NX), once per transaction id. Answers the entry as stored and each key's entries after
-   * the add; reading them (priorOf, windowOf) is what costs time with the key's size, and a
-   * restore skips it.
-   */
-  private add(
-    item: HistoryItem,
-    now: number,
-  ): { self: StoredEntry; touched: Map<EntityKind, readonly StoredEntry[]> } {
-    const cutoff = now - DAY_MS;
-    // As the script does: an id already recorded is that first entry, whatever it carries now.
-    const rkey = transactionKey(item);
-    const kept = this.recorded.get(rkey);
-    const first = kept !== undefined && kept.expiresAt > now ? kept.member : undefined;
-    const self = { ...storedEntryOf(item), ...(first !== undefined && { member: first }) };
-    const stored = item.eventTime >= cutoff && first === undefined;
-    const touched = new Map<EntityKind, readonly StoredEntry[]>();
-    for (const kind of presentKinds(item)) {
-      const key = entityKey(PREFIX, item.merchantId, kind, item.entities[kind]!);
-      const history = this.histories.get(key) ?? { entries: [], members: new Set<string>() };
-      trim(history, cutoff);
-      if (stored && !history.members.has(self.member)) insert(history, self);
-      if (history.entries.length === 0) this.histories.delete(key);
-      else this.histories.set(key, history);
-      touched.set(kind, history.entries);
+  private record(item: HistoryItem, now: number, answer: boolean): HistoryResult | undefined {
+    const answers: { kind: EntityKind; queryIndexes: number[]; answer: EntityAnswer }[] = [];
+    for (const request of entityRequests(item, answer)) {
+      const entity = this.entity(item.merchantId, request.kind, request.entityId, now);
+      const got = recordEntity(entity, request, item.eventTime, now, this.aggregateFrom, answer);
+      // Redis keeps no key for a set left empty (a transaction too old to store).
+      if (entity.empty)
+        this.histories.delete(this.keyOf(item.merchantId, request.kind, request.entityId));
+      if (got !== undefined) answers.push({ ...request, answer: got });
     }
-    if (stored) this.recorded.set(rkey, { member: self.member, expiresAt: now + DAY_MS });
-    return { self, touched };
+    return answer ? resultOf(item, answers) : undefined;
+  }
+
+  /** The entity's history, a fresh one when it has none or its keys expired (as in Redis). */
+  private keyOf(merchantId: string, kind: EntityKind, entityId: string): string {
+    return entityKeys(PREFIX, merchantId, kind, entityId).times;
+  }
+
+  private entity(merchantId: string, kind: EntityKind, entityId: string, now: number) {
+    const key = this.keyOf(merchantId, kind, entityId);
+    let entity = this.histories.get(key);
+    if (entity === undefined || entity.expiresAt < now) {
+      entity = new EntityHistory();
+      this.histories.set(key, entity);
+    }
+    return entity;
   }
 
   async customerHistory(
@@ -161,32 +134,20 @@ export class MemoryHistoryStore implements HistoryStore {
     this.assertOpen();
     await this.whenComplete(now);
     this.assertOpen();
-    const history = this.histories.get(entityKey(PREFIX, merchantId, "customer", customerId));
-    if (history === undefined) return [];
-    const out: HistoryEntry[] = [];
-    for (let i = lowerBound(history.entries, now - DAY_MS); i < history.entries.length; i++) {
-      const e = history.entries[i]!;
-      if (e.eventTime > now) break;
-      out.push(entryOf(e.member, e.eventTime));
-    }
-    return out;
+    const entity = this.histories.get(entityKeys(PREFIX, merchantId, "customer", customerId).times);
+    if (entity === undefined || entity.expiresAt < now) return [];
+    return entity.times.range(now - DAY_MS, now).map((e) => entryOf(e.member, e.score));
   }
 
-  /**
-   * Trims every key to the 24 h before `now`, drops the empty ones and forgets expired record
-   * keys; recordBatch calls it once a minute of `now`. Returns the entity keys dropped.
-   */
+  /** Drops the entities whose keys have expired; recordBatch calls it once a minute of `now`. */
   sweep(now: number): number {
     let dropped = 0;
-    for (const [key, history] of this.histories) {
-      trim(history, now - DAY_MS);
-      if (history.entries.length === 0) {
+    for (const [key, entity] of this.histories) {
+      if (entity.expiresAt < now) {
         this.histories.delete(key);
         dropped++;
       }
     }
-    for (const [key, { expiresAt }] of this.recorded)
-      if (expiresAt <= now) this.recorded.delete(key);
     this.lastSweep = Math.max(this.lastSweep, now);
     return dropped;
   }
@@ -206,32 +167,10 @@ export class MemoryHistoryStore implements HistoryStore {
     // means the ledger it reads is not closed under it.
     await this.rebuilding?.catch(() => {});
     this.histories.clear();
-    this.recorded.clear();
   }
 
   /** As a closed Redis connection does, so code that uses a closed store fails the same way. */
   private assertOpen(): void {
     if (this.closed) throw new Error("history store is closed");
   }
-}
-
-/** ZREMRANGEBYSCORE -inf (cutoff: entries are sorted, so the old ones are a prefix. */
-function trim(history: EntityHistory, cutoff: number): void {
-  const keep = lowerBound(history.entries, cutoff);
-  if (keep === 0) return;
-  for (const e of history.entries.splice(0, keep)) history.members.delete(e.member);
-}
-
-/** ZADD NX: the position keeps Redis's order (score, then member bytes). */
-function insert(history: EntityHistory, entry: StoredEntry): void {
-  const { entries } = history;
-  let lo = 0;
-  let hi = entries.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (compareEntries(entries[mid]!, entry) < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  entries.splice(lo, 0, entry);
-  history.members.add(entry.member);
 }

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../redis-client.ts";
 import { DAY_MS, generationKey, rebuildLockKey, rebuildProgressKey } from "./keys.ts";
 import {
   type HistoryRebuild,
@@ -75,7 +75,7 @@ function progressOf(text: string): RebuildProgress | undefined {
   return { from, cursor, replayed };
 }
 
-function call(redis: Redis, name: string, ...keysAndArgs: string[]): Promise<unknown> {
+function call(redis: RedisClient, name: string, ...keysAndArgs: string[]): Promise<unknown> {
   const method: unknown = Reflect.get(redis, name);
   if (typeof method !== "function") throw new Error(`${name} is not defined on this client`);
   return Reflect.apply(method, redis, keysAndArgs) as Promise<unknown>;
@@ -106,7 +106,7 @@ export class HistoryGeneration {
   private waitedOut = false;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
     private readonly ownerId: string,
     private readonly rebuild: HistoryRebuild,

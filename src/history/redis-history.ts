@@ -1,14 +1,16 @@
-import { randomBytes } from "node:crypto";
-import type { ChainableCommander, Redis } from "ioredis";
-import { DAY_MS, entityKey, entryOf, validateBatch } from "./keys.ts";
+import { createHash, randomBytes } from "node:crypto";
+import type { ChainableCommander } from "ioredis";
+import type { RedisClient } from "../redis-client.ts";
+import { DAY_MS, entityKeys, entryOf, validateBatch } from "./keys.ts";
 import type { HistoryRebuild } from "./rebuild.ts";
 import {
   AGGREGATE_FROM,
+  type EntityCall,
+  entityCalls,
   RECORD_COMMAND,
   RECORD_SCRIPT,
-  type RecordCall,
-  recordCall,
-} from "./record-history.ts";
+  resultOf,
+} from "./record-entity.ts";
 import { HistoryGeneration } from "./redis-generation.ts";
 import type { HistoryEntry, HistoryItem, HistoryResult, HistoryStore } from "./types.ts";
 import { HistoryUnavailableError } from "./unavailable.ts";
@@ -29,10 +31,12 @@ export interface RedisHistoryOptions {
  */
 const MAX_ROUNDS = 3;
 
+const RECORD_SHA = createHash("sha1").update(RECORD_SCRIPT).digest("hex");
+
 type ScriptMethod = (numKeys: number, ...keysAndArgs: string[]) => unknown;
 
 /** defineCommand adds methods ioredis's types cannot know; look the method up, checked. */
-function scriptMethod(target: ChainableCommander): ScriptMethod {
+function scriptMethod(target: ChainableCommander | RedisClient): ScriptMethod {
   const method: unknown = Reflect.get(target, RECORD_COMMAND);
   if (typeof method !== "function") {
     throw new Error(`${RECORD_COMMAND} is not defined on this client`);
@@ -45,18 +49,19 @@ function failure(what: string, err: Error): Error {
 }
 
 /**
- * The 24-hour history in Redis (PRC-2): one Lua script call per transaction, all the calls of a
- * batch in one pipeline, so a batch costs one round trip. Key layout: see keys.ts (flat,
- * hash-tag free, for a replication group with cluster mode disabled).
+ * The 24-hour history in Redis (PRC-2): one Lua script call per entity of a transaction, each
+ * on that entity's keys alone (one hash slot, SCL-2), so the history runs on one Redis or on a
+ * Redis Cluster alike. On one Redis all the calls of a batch go in one pipeline (one round
+ * trip); on a cluster ioredis sends each node its share. Key layout: see keys.ts.
  */
 export class RedisHistoryStore implements HistoryStore {
   readonly ownerId: string;
   private readonly generation: HistoryGeneration | undefined;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix = "txw",
-    /** Entries from which a key keeps running aggregates; tests lower it to exercise them. */
+    /** Entries from which an entity keeps running aggregates; tests lower it to exercise them. */
     private readonly aggregateFrom = AGGREGATE_FROM,
     options: RedisHistoryOptions = {},
   ) {
@@ -76,7 +81,9 @@ export class RedisHistoryStore implements HistoryStore {
   async recordBatch(items: HistoryItem[], now: number): Promise<HistoryResult[]> {
     validateBatch(items, now);
     if (items.length === 0) return [];
-    const calls = items.map((item) => recordCall(this.prefix, item, now, this.aggregateFrom));
+    const calls = items.map((item) =>
+      entityCalls(this.prefix, item, now, { aggregateFrom: this.aggregateFrom }),
+    );
     const generation = this.generation;
     if (generation === undefined) return (await this.run(items, calls, undefined)).results;
     // The time budget of a lost history (HistoryRebuild.budgetMs) counts from here.
@@ -98,32 +105,29 @@ export class RedisHistoryStore implements HistoryStore {
   async restore(items: HistoryItem[], now: number): Promise<void> {
     validateBatch(items, now);
     if (items.length === 0) return;
-    const calls = items.map((item) => recordCall(this.prefix, item, now, this.aggregateFrom));
-    await this.run(items, calls, undefined);
+    const calls = items.map((item) =>
+      entityCalls(this.prefix, item, now, { aggregateFrom: this.aggregateFrom, answer: false }),
+    );
+    const replies = await this.send(calls.flat(), undefined);
+    replies.forEach(([err], i) => {
+      if (err !== null) throw failure(`restoring (call ${i})`, err);
+    });
   }
 
   /**
-   * The batch's script calls in one pipeline, one round trip. With `marker`, an EXISTS of it
-   * before and after the scripts: commands of one pipeline run in order on one connection, and
-   * a Redis that restarts drops the connection (ioredis may resend what was unanswered on the
-   * new one, hence the check on both sides). The marker seen on both sides means the scripts ran
-   * on a store that held the whole day.
+   * The batch's script calls, sent together. With `marker`, an EXISTS of it before and after
+   * the scripts: on one Redis the commands of a pipeline run in order on one connection, and a
+   * Redis that restarts drops the connection (ioredis may resend what was unanswered on the new
+   * one, hence the check on both sides). The marker seen on both sides means the scripts ran on
+   * a store that held the whole day.
    */
   private async run(
     items: HistoryItem[],
-    calls: RecordCall[],
+    calls: EntityCall[][],
     marker: string | undefined,
   ): Promise<{ results: HistoryResult[]; whole: boolean }> {
-    const pipeline = this.redis.pipeline();
-    if (marker !== undefined) pipeline.exists(marker);
-    const record = scriptMethod(pipeline);
-    for (const call of calls) record(call.keys.length, ...call.keys, ...call.args);
-    if (marker !== undefined) pipeline.exists(marker);
-    const checks = marker === undefined ? 0 : 2;
-    const replies = await pipeline.exec();
-    if (replies === null || replies.length !== calls.length + checks) {
-      throw new Error("history store: the pipeline returned no result (connection lost?)");
-    }
+    const flat = calls.flat();
+    const replies = await this.send(flat, marker);
     let whole = true;
     if (marker !== undefined) {
       for (const [err, reply] of [replies.shift()!, replies.pop()!]) {
@@ -133,12 +137,67 @@ export class RedisHistoryStore implements HistoryStore {
       }
     }
     // The items before a failed one are recorded; redelivering the batch is safe (idempotent).
-    const results = replies.map(([err, reply], i) => {
-      const item = items[i]!;
-      if (err !== null) throw failure(`recording ${item.transactionId}`, err);
-      return calls[i]!.decode(reply);
+    let at = 0;
+    const results = items.map((item, i) => {
+      const own = calls[i]!;
+      const mine = replies.slice(at, at + own.length);
+      at += own.length;
+      for (const [err] of mine)
+        if (err !== null) throw failure(`recording ${item.transactionId}`, err);
+      return resultOf(
+        item,
+        own.map((call, j) => ({ ...call, answer: call.decode(mine[j]![1]) })),
+      );
     });
     return { results, whole };
+  }
+
+  /**
+   * One pipeline on a single Redis. On a cluster, a pipeline must stay within one slot, so
+   * every call is its own command, auto-pipelined per node by the client.
+   */
+  private async send(
+    calls: EntityCall[],
+    marker: string | undefined,
+  ): Promise<[Error | null, unknown][]> {
+    if (this.redis.isCluster) {
+      const settle = (p: Promise<unknown>) =>
+        p.then(
+          (reply): [Error | null, unknown] => [null, reply],
+          (err: Error): [Error | null, unknown] => [err, null],
+        );
+      const sent: Promise<[Error | null, unknown]>[] = [];
+      if (marker !== undefined) sent.push(settle(this.redis.exists(marker)));
+      for (const c of calls) sent.push(settle(this.evalOnCluster(c)));
+      // The second check only once the scripts have answered: it must follow them.
+      const answered = await Promise.all(sent);
+      if (marker !== undefined) answered.push(await settle(this.redis.exists(marker)));
+      return answered;
+    }
+    const pipeline = this.redis.pipeline();
+    if (marker !== undefined) pipeline.exists(marker);
+    const record = scriptMethod(pipeline);
+    for (const c of calls) record(c.keys.length, ...c.keys, ...c.args);
+    if (marker !== undefined) pipeline.exists(marker);
+    const replies = await pipeline.exec();
+    const expected = calls.length + (marker === undefined ? 0 : 2);
+    if (replies === null || replies.length !== expected) {
+      throw new Error("history store: the pipeline returned no result (connection lost?)");
+    }
+    return replies;
+  }
+
+  /**
+   * EVALSHA, and EVAL where a node lacks the script (NOSCRIPT): a command ioredis knows the keys
+   * of, so that its auto-pipelining groups it by the node of its slot (a defined command's
+   * first argument is the key count, which it would route by).
+   */
+  private evalOnCluster(c: EntityCall): Promise<unknown> {
+    const redis = this.redis;
+    return redis.evalsha(RECORD_SHA, c.keys.length, ...c.keys, ...c.args).catch((err: Error) => {
+      if (!err.message.startsWith("NOSCRIPT")) throw err;
+      return redis.eval(RECORD_SCRIPT, c.keys.length, ...c.keys, ...c.args);
+    });
   }
 
   async customerHistory(
@@ -146,13 +205,12 @@ export class RedisHistoryStore implements HistoryStore {
     customerId: string,
     now: number,
   ): Promise<HistoryEntry[]> {
-    const key = entityKey(this.prefix, merchantId, "customer", customerId);
+    const keys = entityKeys(this.prefix, merchantId, "customer", customerId);
     // Read-only: entries past 24 h may still sit in a key nobody wrote since; the range hides them.
-    const flat = await this.redis.zrangebyscore(key, now - DAY_MS, now, "WITHSCORES");
+    const flat = await this.redis.zrangebyscore(keys.times, now - DAY_MS, now, "WITHSCORES");
     const entries: HistoryEntry[] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) {
+    for (let i = 0; i + 1 < flat.length; i += 2)
       entries.push(entryOf(flat[i]!, Number(flat[i + 1])));
-    }
     return entries;
   }
 

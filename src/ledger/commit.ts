@@ -1,6 +1,14 @@
 import { transactionKey } from "../transaction/key.ts";
 import type { Transaction } from "../transaction/types.ts";
-import { type ChainRow, GENESIS_HASH, rowHash } from "./hash-chain.ts";
+import { type CheckpointPolicy, DEFAULT_CHECKPOINTS } from "./chains.ts";
+import {
+  type ChainRow,
+  type Checkpoint,
+  type CheckpointHead,
+  checkpointHash,
+  GENESIS_HASH,
+  rowHash,
+} from "./hash-chain.ts";
 import { type AlertRow, alertOfRow, canonicalInstant, isoSql } from "./rows.ts";
 import type { SqlClient } from "./sql-client.ts";
 import type { Alert, AlertDraft, LedgerRecord, QuarantineRecord } from "./types.ts";
@@ -58,73 +66,91 @@ export interface StoredBatch {
 
 const nothing = (): StoredBatch => ({ inserted: [], alerts: [], quarantined: [] });
 
+/** Where a commit goes: its chain (SCL-3) and when that chain also writes a checkpoint. */
+export interface CommitTarget {
+  chain: number;
+  checkpoints: CheckpointPolicy;
+}
+
+/** A checkpoint to insert with the batch: its row, hash included. */
+type CheckpointRow = Checkpoint & { hash: string };
+
+type Chained = ChainRow & { rowHash: string };
+
 /**
  * Writes one batch in one transaction of four round trips, whatever its size: BEGIN; claiming
- * the keys, taking the chain lock and reading its head (ledger_claim_and_lock); every row,
- * decision, alert and quarantine row in one statement fed by jsonb parameters; COMMIT. Each
- * round trip waits for a client that has other batches and requests to serve, so their
- * number, more than the statements' work, sets how long a commit takes under load.
+ * the keys, taking the chain's lock and reading its head (ledger_claim_and_lock); every row,
+ * decision, alert, quarantine row and checkpoint in one statement fed by jsonb parameters;
+ * COMMIT. Each round trip waits for a client that has other batches and requests to serve, so
+ * their number, more than the statements' work, sets how long a commit takes under load.
  */
 export async function commitBatch(
   db: SqlClient,
   records: LedgerRecord[],
   alerts: AlertDraft[],
   quarantined: QuarantineRecord[],
+  target: CommitTarget = { chain: 0, checkpoints: DEFAULT_CHECKPOINTS },
 ): Promise<StoredBatch> {
   if (records.length === 0 && quarantined.length === 0) return nothing();
   return db.transaction(async (tx) => {
-    const { fresh, rows } =
-      records.length === 0 ? { fresh: [], rows: [] } : await claimAndChain(tx, records);
+    const { fresh, rows, checkpoint } =
+      records.length === 0
+        ? { fresh: [], rows: [], checkpoint: null }
+        : await claimAndChain(tx, records, target);
     const keys = new Set(fresh.map((r) => transactionKey(r.tx)));
     const drafts = alerts.filter((a) => keys.has(transactionKey(a)));
     if (rows.length === 0 && quarantined.length === 0) return nothing();
-    const written = await writeRows(tx, rows, drafts, quarantined);
+    const written = await writeRows(tx, target.chain, rows, drafts, quarantined, checkpoint);
     return { inserted: fresh, alerts: written.alerts, quarantined: written.quarantined };
   });
 }
 
 /**
  * Claims the records' keys and, for those that were new, builds their chained rows from the
- * head read under the lock. The lock is then held until the transaction ends.
+ * chain's head read under its lock (held until the transaction ends), and the checkpoint when
+ * one is due: the other chains' heads as read, this chain's as it will be after the batch.
  */
 async function claimAndChain(
   tx: SqlClient,
   records: LedgerRecord[],
-): Promise<{ fresh: LedgerRecord[]; rows: (ChainRow & { rowHash: string })[] }> {
+  target: CommitTarget,
+): Promise<{ fresh: LedgerRecord[]; rows: Chained[]; checkpoint: CheckpointRow | null }> {
   const keys = records.map((r) => ({
     merchant_id: r.tx.merchantId,
     transaction_id: r.tx.transactionId,
   }));
   const { rows: started } = await tx.query<{
     claimed: string;
+    seqs: string;
     seq: string | null;
     row_hash: string | null;
     now: string;
+    checkpoint: string | null;
   }>(
-    `SELECT s.claimed::text AS claimed, s.head_seq::text AS seq, s.head_hash AS row_hash,
-       ${isoSql("s.locked_at")} AS now
-     FROM ledger_claim_and_lock($1::text::jsonb) AS s`,
-    [JSON.stringify(keys)],
+    `SELECT s.claimed::text AS claimed, s.seqs::text AS seqs, s.head_seq::text AS seq,
+       s.head_hash AS row_hash, ${isoSql("s.locked_at")} AS now,
+       s.checkpoint_base::text AS checkpoint
+     FROM ledger_claim_and_lock($1::text::jsonb, $2::integer, $3::bigint, $4::bigint) AS s`,
+    [JSON.stringify(keys), target.chain, target.checkpoints.everyRows, target.checkpoints.everyMs],
     { name: "txwatch_claim_and_lock" },
   );
   const head = started[0]!;
   const claimed = JSON.parse(head.claimed) as [string, string][];
-  if (claimed.length === 0) return { fresh: [], rows: [] };
+  if (claimed.length === 0) return { fresh: [], rows: [], checkpoint: null };
   // The same transaction twice in one batch: the key was claimed once, the first one wins.
   const unclaimed = new Set(
     claimed.map(([merchantId, transactionId]) => transactionKey({ merchantId, transactionId })),
   );
   const fresh = records.filter((r) => unclaimed.delete(transactionKey(r.tx)));
+  const seqs = JSON.parse(head.seqs) as string[];
 
-  let seq = BigInt(head.seq ?? "0");
   let prevHash = head.row_hash ?? GENESIS_HASH;
   const recordedAt = head.now;
-  const rows = fresh.map((record) => {
-    seq += 1n;
+  const rows = fresh.map((record, i) => {
     const stored = tokenizedOnly(record.tx);
     const decision = record.decision;
     const chain: ChainRow = {
-      seq: seq.toString(),
+      seq: seqs[i]!,
       prevHash,
       merchantId: stored.merchantId,
       transactionId: stored.transactionId,
@@ -147,19 +173,53 @@ async function claimAndChain(
     prevHash = hash;
     return { ...chain, rowHash: hash };
   });
-  return { fresh, rows };
+  const last = rows[rows.length - 1]!;
+  return {
+    fresh,
+    rows,
+    checkpoint:
+      head.checkpoint === null
+        ? null
+        : completeCheckpoint(JSON.parse(head.checkpoint) as CheckpointBase, {
+            chain: target.chain,
+            seq: last.seq,
+            hash: last.rowHash,
+          }),
+  };
+}
+
+/** What ledger_claim_and_lock hands over of a due checkpoint. */
+interface CheckpointBase {
+  id: string;
+  prevHash: string | null;
+  createdAt: string;
+  heads: CheckpointHead[];
+}
+
+function completeCheckpoint(base: CheckpointBase, own: CheckpointHead): CheckpointRow {
+  const checkpoint: Checkpoint = {
+    id: base.id,
+    createdAt: base.createdAt,
+    prevHash: base.prevHash ?? GENESIS_HASH,
+    heads: [...base.heads.filter((h) => h.chain !== own.chain), own].sort(
+      (a, b) => a.chain - b.chain,
+    ),
+  };
+  return { ...checkpoint, hash: checkpointHash(checkpoint) };
 }
 
 /**
- * Rows and their decisions, the alerts with their opening lifecycle event, and the quarantine
- * rows, in one statement. Alerts and quarantine rows already stored are skipped (ON CONFLICT);
- * the statement answers with those it created, as JSON.
+ * Rows (on their chain) and their decisions, the alerts with their opening lifecycle event, the
+ * quarantine rows and the checkpoint if any, in one statement. Alerts and quarantine rows
+ * already stored are skipped (ON CONFLICT); the statement answers with those it created, as JSON.
  */
 async function writeRows(
   tx: SqlClient,
-  rows: (ChainRow & { rowHash: string })[],
+  chain: number,
+  rows: Chained[],
   drafts: AlertDraft[],
   quarantined: QuarantineRecord[],
+  checkpoint: CheckpointRow | null,
 ): Promise<{ alerts: Alert[]; quarantined: QuarantineRecord[] }> {
   const { rows: answers } = await tx.query<{ alerts: string; quarantined: string }>(
     `WITH r AS (
@@ -168,10 +228,11 @@ async function writeRows(
          "receivedAt" timestamptz, "recordedAt" timestamptz, amount bigint, currency text,
          tx jsonb, "prevHash" text, "rowHash" text, decision jsonb)
      ), stored AS (
-       INSERT INTO transactions (seq, merchant_id, transaction_id, customer_id, occurred_at,
-         received_at, recorded_at, amount, currency, tx, prev_hash, row_hash)
-       SELECT r.seq, r."merchantId", r."transactionId", r."customerId", r."occurredAt",
-         r."receivedAt", r."recordedAt", r.amount, r.currency, r.tx, r."prevHash", r."rowHash"
+       INSERT INTO transactions (chain, seq, merchant_id, transaction_id, customer_id,
+         occurred_at, received_at, recorded_at, amount, currency, tx, prev_hash, row_hash)
+       SELECT $4::integer, r.seq, r."merchantId", r."transactionId", r."customerId",
+         r."occurredAt", r."receivedAt", r."recordedAt", r.amount, r.currency, r.tx,
+         r."prevHash", r."rowHash"
        FROM r
      ), decided AS (
        INSERT INTO decisions (merchant_id, transaction_id, action, score, reasons,
@@ -200,6 +261,11 @@ async function writeRows(
        ORDER BY q.source, q."sequenceNumber"
        ON CONFLICT DO NOTHING
        RETURNING source, sequence_number
+     ), checkpointed AS (
+       INSERT INTO ledger_checkpoints (id, created_at, heads, prev_hash, checkpoint_hash)
+       SELECT (c->>'id')::bigint, (c->>'createdAt')::timestamptz, c->'heads', c->>'prevHash',
+         c->>'hash'
+       FROM (SELECT $5::text::jsonb AS c) AS given WHERE given.c IS NOT NULL
      )
      SELECT
        (SELECT coalesce(jsonb_agg(jsonb_build_object(
@@ -210,7 +276,13 @@ async function writeRows(
           ORDER BY id), '[]'::jsonb) FROM created)::text AS alerts,
        (SELECT coalesce(jsonb_agg(jsonb_build_array(source, sequence_number)), '[]'::jsonb)
           FROM kept)::text AS quarantined`,
-    [JSON.stringify(rows), JSON.stringify(drafts), JSON.stringify(quarantined)],
+    [
+      JSON.stringify(rows),
+      JSON.stringify(drafts),
+      JSON.stringify(quarantined),
+      chain,
+      checkpoint === null ? null : JSON.stringify(checkpoint),
+    ],
     { name: "txwatch_write_rows" },
   );
   const answer = answers[0]!;

@@ -17,11 +17,11 @@ interface Waiting {
 }
 
 /**
- * Group commit: batches handed in while a commit is running (the stream's partitions finish
- * theirs concurrently) wait for it, then go to the database together as one transaction. The
- * hash chain admits one writer at a time anyway, so separate transactions would only queue on
- * its lock, each paying its own statements and WAL flush; one transaction for all pays once.
- * Each caller still gets what was stored of its own batch.
+ * Group commit, one committer per hash chain: batches handed in while a commit on their chain
+ * is running wait for it, then go to the database together as one transaction. A chain admits
+ * one writer at a time anyway, so separate transactions would only queue on its lock, each
+ * paying its own statements and WAL flush; one transaction for all pays once. Each caller
+ * still gets what was stored of its own batch.
  *
  * A group that fails is committed again batch by batch, so that a batch the database refuses
  * fails alone and does not hold the others back.

@@ -75,3 +75,28 @@ export function rowHash(row: ChainRow): string {
     .update(canonicalJson({ v: 1, ...row }))
     .digest("hex");
 }
+
+/** One chain's head as a checkpoint records it. */
+export interface CheckpointHead {
+  chain: number;
+  seq: string;
+  hash: string;
+}
+
+/**
+ * Everything a checkpoint's hash covers: its place (id, consecutive), when it was taken, every
+ * chain's head ordered by chain, and the previous checkpoint's hash (genesis for the first).
+ */
+export interface Checkpoint {
+  id: string;
+  createdAt: string;
+  prevHash: string;
+  heads: CheckpointHead[];
+}
+
+/** The checkpoint's hash: SHA-256 (hex); `kind` keeps it from ever equalling a row's hash. */
+export function checkpointHash(checkpoint: Checkpoint): string {
+  return createHash("sha256")
+    .update(canonicalJson({ v: 1, kind: "checkpoint", ...checkpoint }))
+    .digest("hex");
+}

@@ -4,9 +4,9 @@ import pg from "pg";
 import type { ConnectionObserver } from "../observability/dependency-state.ts";
 import { type CredentialProvider, reauthenticatingPool } from "./credentials.ts";
 import { pgliteSqlClient, pgSqlClient } from "./sql-client.ts";
-import { SqlLedger } from "./sql-ledger.ts";
+import { type ChainOptions, SqlLedger } from "./sql-ledger.ts";
 
-export interface PostgresLedgerOptions {
+export interface PostgresLedgerOptions extends ChainOptions {
   /** A postgres:// URL. Either this or `pool` (or both: the URL wins over pool's). */
   connectionString?: string;
   /** Full pg settings, for what a URL cannot carry (TLS CA bundle, a rotating password). */
@@ -68,7 +68,7 @@ export async function openPostgresLedger(options: PostgresLedgerOptions): Promis
   // (A checked-out client's own "error" event is pgSqlClient's to hear.)
   const { observer } = options;
   pool.on("error", (error) => observer?.failed(error));
-  const ledger = new SqlLedger(pgSqlClient(pool, observer));
+  const ledger = new SqlLedger(pgSqlClient(pool, observer), Date.now, options);
   try {
     if (schema !== undefined) {
       await ledger.db.transaction(async (tx) => {
@@ -88,7 +88,7 @@ export async function openPostgresLedger(options: PostgresLedgerOptions): Promis
   return ledger;
 }
 
-export interface EmbeddedLedgerOptions {
+export interface EmbeddedLedgerOptions extends ChainOptions {
   /** Directory for the database files. @default in memory (gone at close) */
   dataDir?: string;
 }
@@ -97,5 +97,5 @@ export interface EmbeddedLedgerOptions {
 export async function openEmbeddedLedger(options: EmbeddedLedgerOptions = {}): Promise<SqlLedger> {
   if (options.dataDir !== undefined) mkdirSync(options.dataDir, { recursive: true });
   const db = await PGlite.create(options.dataDir === undefined ? {} : { dataDir: options.dataDir });
-  return new SqlLedger(pgliteSqlClient(db));
+  return new SqlLedger(pgliteSqlClient(db), Date.now, options);
 }

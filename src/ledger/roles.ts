@@ -35,7 +35,8 @@ export async function grantApplicationRole(db: SqlClient, role: string): Promise
       GRANT UPDATE (cursor_id, lease_owner, lease_expires_at, updated_at)
         ON ${schema}.alert_delivery TO ${role};
       GRANT EXECUTE ON FUNCTION ${schema}.ensure_transactions_partition(date) TO ${role};
-      GRANT EXECUTE ON FUNCTION ${schema}.ledger_claim_and_lock(jsonb) TO ${role};
+      GRANT EXECUTE ON FUNCTION
+        ${schema}.ledger_claim_and_lock(jsonb, integer, bigint, bigint) TO ${role};
       REVOKE INSERT ON ${schema}.schema_migrations FROM ${role};
     `),
   );

@@ -25,6 +25,7 @@ export function canonicalInstant(value: string, what: string): string {
 
 /** A ledger row joined with its decision; decision columns are null only if it was removed. */
 export interface LedgerRow {
+  chain: number;
   seq: string;
   prev_hash: string;
   row_hash: string;
@@ -47,7 +48,7 @@ export interface LedgerRow {
 }
 
 export const LEDGER_ROW_COLUMNS = `
-  t.seq::text AS seq, t.prev_hash, t.row_hash, t.merchant_id, t.transaction_id, t.customer_id,
+  t.chain, t.seq::text AS seq, t.prev_hash, t.row_hash, t.merchant_id, t.transaction_id, t.customer_id,
   ${isoSql("t.occurred_at")} AS occurred_at, ${isoMicrosSql("t.occurred_at")} AS occurred_key,
   ${isoSql("t.received_at")} AS received_at,
   ${isoSql("t.recorded_at")} AS recorded_at, ${isoMicrosSql("t.recorded_at")} AS recorded_key,

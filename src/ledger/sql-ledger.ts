@@ -1,6 +1,13 @@
 import * as delivery from "./alert-delivery-repo.ts";
 import * as alerts from "./alerts-repo.ts";
 import * as keys from "./api-keys-repo.ts";
+import {
+  assertChainCount,
+  type CheckpointPolicy,
+  chainOf,
+  DEFAULT_CHECKPOINTS,
+  DEFAULT_LEDGER_CHAINS,
+} from "./chains.ts";
 import { commitBatch, ensureMonthPartitions, monthsToPrepare } from "./commit.ts";
 import { GroupCommitter } from "./group-commit.ts";
 import { historyRows } from "./history-rows.ts";
@@ -22,6 +29,7 @@ import type {
   ApiKeyRecord,
   ApiKeyResolution,
   ChainVerification,
+  CommitOptions,
   CommitResult,
   HistoryRow,
   Ledger,
@@ -35,6 +43,14 @@ import type {
 } from "./types.ts";
 import { verifyChain } from "./verify.ts";
 
+/** How a ledger spreads its commits over hash chains (SCL-3). */
+export interface ChainOptions {
+  /** @default DEFAULT_LEDGER_CHAINS */
+  chains?: number;
+  /** @default DEFAULT_CHECKPOINTS */
+  checkpoints?: CheckpointPolicy;
+}
+
 /**
  * The Ledger port over a SqlClient: the same SQL whether the client is a pg pool or PGlite.
  * Thin on purpose; the SQL lives in the repository functions, which take the client first.
@@ -43,7 +59,10 @@ export class SqlLedger implements Ledger {
   /** Months whose partition this process has already made sure of. */
   private readonly preparedMonths = new Set<string>();
   private closed = false;
-  private readonly committer: GroupCommitter;
+  /** One group committer per chain: batches of different chains never wait for each other. */
+  private readonly committers = new Map<number, GroupCommitter>();
+  private readonly chains: number;
+  private readonly checkpoints: CheckpointPolicy;
   /**
    * Told when batches committed together failed as a group, before each is committed alone
    * (those that then fail are reported to their callers). The runtime logs it.
@@ -54,11 +73,11 @@ export class SqlLedger implements Ledger {
     /** Exposed for administration and tests (raw SQL through the same connection). */
     readonly db: SqlClient,
     private readonly now: () => number = Date.now,
+    options: ChainOptions = {},
   ) {
-    this.committer = new GroupCommitter(
-      (records, alerts, quarantined) => commitBatch(db, records, alerts, quarantined),
-      (error, batches) => this.onGroupFailure(error, batches),
-    );
+    this.chains = options.chains ?? DEFAULT_LEDGER_CHAINS;
+    assertChainCount(this.chains);
+    this.checkpoints = options.checkpoints ?? DEFAULT_CHECKPOINTS;
   }
 
   migrate(): Promise<string[]> {
@@ -69,10 +88,26 @@ export class SqlLedger implements Ledger {
     records: LedgerRecord[],
     alertDrafts: AlertDraft[],
     quarantined: QuarantineRecord[],
+    options: CommitOptions = {},
   ): Promise<CommitResult> {
     if (records.length > 0) await this.preparePartitions();
-    const stored = await this.committer.submit(records, alertDrafts, quarantined);
+    const chain = chainOf(options.partition, this.chains);
+    const stored = await this.committerOf(chain).submit(records, alertDrafts, quarantined);
     return { ...stored, quarantined: stored.quarantined.length };
+  }
+
+  private committerOf(chain: number): GroupCommitter {
+    let committer = this.committers.get(chain);
+    if (committer === undefined) {
+      const target = { chain, checkpoints: this.checkpoints };
+      committer = new GroupCommitter(
+        (records, alerts, quarantined) =>
+          commitBatch(this.db, records, alerts, quarantined, target),
+        (error, batches) => this.onGroupFailure(error, batches),
+      );
+      this.committers.set(chain, committer);
+    }
+    return committer;
   }
 
   /**

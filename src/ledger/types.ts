@@ -48,7 +48,7 @@ export interface StoredTransaction {
   receivedAt: string;
   recordedAt: string;
   decision: Decision;
-  /** Position in the ledger's hash chain. */
+  /** Unique in the ledger, and growing along the row's hash chain (not consecutive). */
   seq: string;
 }
 
@@ -95,6 +95,15 @@ export type TransitionOutcome =
   | { kind: "not_found" }
   | { kind: "conflict"; status: AlertStatus };
 
+export interface CommitOptions {
+  /**
+   * The stream partition or shard the batch came from (a record's `origin`): batches of one
+   * partition commit on one hash chain, those of different partitions side by side (SCL-3).
+   * Absent: chain 0.
+   */
+  partition?: string;
+}
+
 export interface CommitResult {
   /** Records that were new (the others were already in the ledger: redelivery). */
   inserted: LedgerRecord[];
@@ -134,11 +143,46 @@ export interface AlertChannelState {
   deadLetters: number;
 }
 
+/** How one hash chain verified (SCL-3). */
+export interface ChainCheck {
+  chain: number;
+  /** Rows of the chain verified sound (up to the first bad one). */
+  rows: number;
+  /** The last sound row; null when none. */
+  headSeq: string | null;
+  headHash: string | null;
+  /** Why the chain is not sound; absent when it is. */
+  problem?: string;
+}
+
+/** How the checkpoints verified (SCL-3). */
+export interface CheckpointCheck {
+  /** Checkpoints verified sound (up to the first bad one). */
+  checked: number;
+  /** The last sound checkpoint and the chains it covers; null when none. */
+  last: { id: string; createdAt: string; chains: number } | null;
+  /** The first checkpoint that is broken or names a head its chain does not hold. */
+  firstBad?: { id: string; reason: string };
+}
+
 export interface ChainVerification {
   ok: boolean;
+  /** Rows verified sound, over every chain. */
   checked: number;
-  /** The first row whose hash does not match, when not ok. */
-  firstBad?: { seq: string; merchantId: string; transactionId: string; reason: string };
+  /** Every chain that holds rows or was registered, by id. */
+  chains: ChainCheck[];
+  checkpoints: CheckpointCheck;
+  /**
+   * The first row found wrong (lowest chain first), when not ok because of one. `seq` is null
+   * for a row that is missing altogether: an accepted key without its row (cut from the end).
+   */
+  firstBad?: {
+    chain: number;
+    seq: string | null;
+    merchantId: string;
+    transactionId: string;
+    reason: string;
+  };
 }
 
 export interface ApiKeyRecord {
@@ -213,6 +257,7 @@ export interface Ledger {
     records: LedgerRecord[],
     alerts: AlertDraft[],
     quarantined: QuarantineRecord[],
+    options?: CommitOptions,
   ): Promise<CommitResult>;
   getTransaction(merchantId: string, transactionId: string): Promise<StoredTransaction | null>;
   /** Of `ids`, those already in the ledger for the merchant. */
@@ -333,7 +378,7 @@ export interface Ledger {
   apiKeyGeneration(): Promise<string>;
   /** A merchant's key events, oldest first. */
   listApiKeyEvents(merchantId: string): Promise<ApiKeyEvent[]>;
-  /** Recomputes the hash chain over every ledger row. */
+  /** Recomputes every hash chain over its rows and checks the checkpoints that tie them. */
   verifyChain(): Promise<ChainVerification>;
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -158,7 +158,11 @@ async function commitUnits(
     },
   }));
   const drafts = ledgerRecords.flatMap(alertDrafts);
-  const result = await deps.ledger.commitBatch(ledgerRecords, drafts, quarantined);
+  // A batch comes from one partition (shard): its rows go on that partition's hash chain, so
+  // batches of other partitions commit meanwhile (SCL-3).
+  const result = await deps.ledger.commitBatch(ledgerRecords, drafts, quarantined, {
+    partition: units[0]?.record.origin,
+  });
   observe(deps, result.inserted, result.alerts.length, now());
   logOutcome(deps.log, result.inserted, result.alerts);
   // Counted only when new: a redelivered batch finds its malformed records stored already.
@@ -169,7 +173,7 @@ async function commitUnits(
 /** Stores the record refused for good in quarantine instead, and raises the operator's alert. */
 async function quarantineRefused(unit: Unit, reason: string, deps: ProcessorDeps): Promise<void> {
   const row = quarantineRow(unit.record, sourceOf(unit.record, deps.source), reason);
-  const result = await deps.ledger.commitBatch([], [], [row]);
+  const result = await deps.ledger.commitBatch([], [], [row], { partition: unit.record.origin });
   const kind = unit.envelope === undefined ? "malformed" : "refused";
   if (result.quarantined > 0) reportQuarantined(deps, [row], kind);
 }

@@ -44,14 +44,21 @@ const planned = rulesetOf([
   },
 ]);
 
-test("PRC-3 plan deduplicates identical queries and orders them by entity, window and band", () => {
+test("PRC-3 SCL-1 plan deduplicates identical queries, merges what they read, and orders them by entity, window and band", () => {
   assert.deepEqual(planned.plan(makeTx({ amount: 950000 })), [
-    { entity: "customer", windowSeconds: 86400 },
-    { entity: "customer", windowSeconds: 86400, minAmount: 900000, maxAmount: 1000000 },
-    { entity: "card", windowSeconds: 600 },
-    { entity: "card", windowSeconds: 3600 },
-    { entity: "device", windowSeconds: 3600 },
-    { entity: "ip", windowSeconds: 3600 },
+    { entity: "customer", windowSeconds: 86400, measures: ["sum"] },
+    {
+      entity: "customer",
+      windowSeconds: 86400,
+      minAmount: 900000,
+      maxAmount: 1000000,
+      measures: [],
+    },
+    { entity: "card", windowSeconds: 600, measures: [] },
+    { entity: "card", windowSeconds: 3600, measures: [] },
+    // The distinct-cards rule and a count-only velocity rule on one window: the cards are read.
+    { entity: "device", windowSeconds: 3600, measures: ["distinctCards"] },
+    { entity: "ip", windowSeconds: 3600, measures: [] },
   ]);
 });
 
@@ -61,7 +68,9 @@ test("PRC-3 plan leaves out absent entities, out-of-band amounts and disabled ru
     deviceId: undefined,
     ipAddress: undefined,
   });
-  assert.deepEqual(planned.plan(tx), [{ entity: "customer", windowSeconds: 86400 }]);
+  assert.deepEqual(planned.plan(tx), [
+    { entity: "customer", windowSeconds: 86400, measures: ["sum"] },
+  ]);
 });
 
 test("PRC-3 plan is deterministic: the same transaction always gets the same queries", () => {

@@ -17,6 +17,15 @@ function queryKey(q: WindowQuery): string {
   return `${q.entity}|${q.windowSeconds}|${q.minAmount ?? ""}|${q.maxAmount ?? ""}`;
 }
 
+/** Two rules asking the same window: the measures either reads (absent: all of them). */
+function withMeasuresOf(a: WindowQuery, b: WindowQuery): WindowQuery {
+  if (a.measures === undefined || b.measures === undefined) {
+    const { measures: _, ...all } = a;
+    return all;
+  }
+  return { ...a, measures: [...new Set([...a.measures, ...b.measures])].sort() };
+}
+
 // Unbanded before banded, then by band: a fixed order independent of rule order, so two
 // rulesets needing the same aggregates ask the history identically.
 function compareQueries(a: WindowQuery, b: WindowQuery): number {
@@ -57,7 +66,11 @@ export function compileRuleset(doc: RulesetDocument): CompiledRuleset {
     if (planned === undefined) {
       const unique = new Map<string, WindowQuery>();
       for (const rule of active) {
-        for (const query of queriesOf(rule, tx)) unique.set(queryKey(query), query);
+        for (const query of queriesOf(rule, tx)) {
+          const key = queryKey(query);
+          const seen = unique.get(key);
+          unique.set(key, seen === undefined ? query : withMeasuresOf(seen, query));
+        }
       }
       planned = Object.freeze([...unique.values()].sort(compareQueries));
       plans.set(tx, planned);

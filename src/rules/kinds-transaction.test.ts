@@ -17,7 +17,6 @@ const threePriors = prior({
   count: 3,
   sameCurrencyCount: 3,
   sameCurrencySum: 90000,
-  sameCurrencyMax: 40000,
 });
 
 test("PRC-3 amount_spike fires above multiplier x the customer's 24h mean", () => {

@@ -111,7 +111,13 @@ const structuring = rulesetOf([
 
 test("PRC-3 structuring plans a banded customer query for an in-band payment", () => {
   assert.deepEqual(structuring.plan(makeTx({ amount: 950000 })), [
-    { entity: "customer", windowSeconds: 86400, minAmount: 900000, maxAmount: 1000000 },
+    {
+      entity: "customer",
+      windowSeconds: 86400,
+      minAmount: 900000,
+      maxAmount: 1000000,
+      measures: [],
+    },
   ]);
 });
 

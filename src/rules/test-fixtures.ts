@@ -31,7 +31,6 @@ export function prior(overrides: Partial<PriorSummary> = {}): PriorSummary {
     count: 0,
     sameCurrencyCount: 0,
     sameCurrencySum: 0,
-    sameCurrencyMax: 0,
     last: null,
     ...overrides,
   };

@@ -22,11 +22,19 @@ export interface WindowQuery {
   windowSeconds: number;
   /**
    * Optional amount band [minAmount, maxAmount) in minor units. When a band is set only
-   * entries in the transaction's own currency are counted.
+   * entries in the transaction's own currency are counted, and only the count is answered
+   * (sum and distinctCards are 0): a band is a structuring rule's, which counts.
    */
   minAmount?: number;
   maxAmount?: number;
+  /**
+   * What the rule reads besides the count (always answered): the sum, distinct cards, or both
+   * when absent. A measure not asked for answers 0, so the history skips the work (SCL-1).
+   */
+  measures?: readonly WindowMeasure[];
 }
+
+export type WindowMeasure = "sum" | "distinctCards";
 
 export interface WindowResult {
   /** Entries in the window (all currencies, or only the band when one is set). */
@@ -40,10 +48,9 @@ export interface WindowResult {
 /** What the entity did in the 24 hours before this transaction (the transaction excluded). */
 export interface PriorSummary {
   count: number;
-  /** Entries in the transaction's currency, their sum and their maximum amount. */
+  /** Entries in the transaction's currency and their sum. */
   sameCurrencyCount: number;
   sameCurrencySum: number;
-  sameCurrencyMax: number;
   /** The latest earlier entry, for country change and impossible travel. */
   last: { eventTime: number; country?: string } | null;
 }

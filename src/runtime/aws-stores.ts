@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { getSecret } from "@aws-lambda-powertools/parameters/secrets";
 import { Signer } from "@aws-sdk/rds-signer";
-import { Redis } from "ioredis";
+import { Cluster, Redis } from "ioredis";
 import type { PoolConfig } from "pg";
 import { RedisClaimStore } from "../claims/index.ts";
 import type { Config } from "../config.ts";
@@ -16,6 +16,7 @@ import {
 import { openPostgresLedger, type SqlLedger } from "../ledger/index.ts";
 import { type ConnectionObserver, DependencyTracker } from "../observability/dependency-state.ts";
 import type { Logger } from "../observability/logger.ts";
+import type { RedisClient } from "../redis-client.ts";
 import { watchRedis } from "./dependency-watch.ts";
 
 /**
@@ -160,18 +161,28 @@ export function databasePoolConfig(settings: DatabaseSettings): PoolConfig {
  * as DB_USER with its IAM token or secret, re-read and retried when a connection is refused.
  */
 export function openConfiguredLedger(
-  config: DatabaseSettings & Pick<Config, "TXWATCH_DB_SCHEMA">,
+  config: DatabaseSettings &
+    Pick<Config, "TXWATCH_DB_SCHEMA"> &
+    Partial<Pick<Config, "TXWATCH_LEDGER_CHAINS">>,
   observer?: ConnectionObserver,
 ): Promise<SqlLedger> {
   const schema = config.TXWATCH_DB_SCHEMA === undefined ? {} : { schema: config.TXWATCH_DB_SCHEMA };
   const observed = observer === undefined ? {} : { observer };
+  const chains =
+    config.TXWATCH_LEDGER_CHAINS === undefined ? {} : { chains: config.TXWATCH_LEDGER_CHAINS };
   if (config.DATABASE_URL !== undefined) {
-    return openPostgresLedger({ connectionString: config.DATABASE_URL, ...schema, ...observed });
+    return openPostgresLedger({
+      connectionString: config.DATABASE_URL,
+      ...schema,
+      ...chains,
+      ...observed,
+    });
   }
   return openPostgresLedger({
     pool: databasePoolConfig(config),
     credentials: databaseCredentials(config),
     ...schema,
+    ...chains,
     ...observed,
   });
 }
@@ -183,10 +194,13 @@ export function openConfiguredLedger(
  * the local runtime. Commands that fail meanwhile still reject.
  */
 export async function connectRedis(
-  config: Pick<Config, "REDIS_URL" | "REDIS_HOST" | "REDIS_PORT" | "REDIS_AUTH_SECRET_ARN">,
+  config: Pick<
+    Config,
+    "REDIS_URL" | "REDIS_HOST" | "REDIS_PORT" | "REDIS_AUTH_SECRET_ARN" | "REDIS_CLUSTER"
+  >,
   observer: ConnectionObserver,
-): Promise<Redis> {
-  if (config.REDIS_URL !== undefined) {
+): Promise<RedisClient> {
+  if (config.REDIS_URL !== undefined && !config.REDIS_CLUSTER) {
     return watchRedis(new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 }), observer);
   }
   const tokenArn = config.REDIS_AUTH_SECRET_ARN;
@@ -194,11 +208,29 @@ export async function connectRedis(
     tokenArn === undefined
       ? undefined
       : await getSecret(tokenArn, { maxAge: SECRET_MAX_AGE_SECONDS });
+  const auth = typeof password === "string" ? { password } : {};
+  if (config.REDIS_CLUSTER) {
+    const seed =
+      config.REDIS_URL !== undefined
+        ? new URL(config.REDIS_URL)
+        : { hostname: requiredSetting(config, "REDIS_HOST"), port: String(config.REDIS_PORT) };
+    const tls = config.REDIS_URL === undefined || config.REDIS_URL.startsWith("rediss:");
+    return watchRedis(
+      new Cluster([{ host: seed.hostname, port: Number(seed.port || 6379) }], {
+        // ElastiCache with TLS: the node names the cluster announces must be connected to as
+        // they are (not resolved to IPs), or the certificate check fails (ioredis's README).
+        ...(tls && { dnsLookup: (address, callback) => callback(null, address) }),
+        redisOptions: { ...auth, ...(tls && { tls: {} }), maxRetriesPerRequest: 2 },
+        enableAutoPipelining: true,
+      }),
+      observer,
+    );
+  }
   return watchRedis(
     new Redis({
       host: requiredSetting(config, "REDIS_HOST"),
       port: config.REDIS_PORT,
-      ...(typeof password === "string" && { password }),
+      ...auth,
       tls: {},
       maxRetriesPerRequest: 2,
     }),

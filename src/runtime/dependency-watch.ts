@@ -1,5 +1,5 @@
-import type { Redis } from "ioredis";
 import { type ConnectionObserver, observeCall } from "../observability/dependency-state.ts";
+import type { RedisClient } from "../redis-client.ts";
 import type { PutResult, Stream } from "../stream/types.ts";
 
 /**
@@ -7,7 +7,7 @@ import type { PutResult, Stream } from "../stream/types.ts";
  * keeps ioredis from printing raw "[ioredis] Unhandled error event" stacks outside the JSON log
  * while it reconnects; commands that fail meanwhile still reject to their callers.
  */
-export function watchRedis(redis: Redis, observer: ConnectionObserver): Redis {
+export function watchRedis<R extends RedisClient>(redis: R, observer: ConnectionObserver): R {
   redis.on("error", (error: Error) => observer.failed(error));
   // A server that goes away closes the connection before any error: a restart quicker than the
   // first reconnection attempt would otherwise go unreported. "reconnecting" follows every

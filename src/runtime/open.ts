@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { Redis } from "ioredis";
+import { Cluster, Redis } from "ioredis";
 import { AlertHub } from "../alerts/hub.ts";
 import { type AlertPublisher, fanOut } from "../alerts/publisher.ts";
 import { MemoryClaimStore, RedisClaimStore } from "../claims/index.ts";
@@ -62,6 +62,7 @@ export async function openLedger(
   if (config.DATABASE_URL !== undefined) {
     const ledger = await openPostgresLedger({
       connectionString: config.DATABASE_URL,
+      chains: config.TXWATCH_LEDGER_CHAINS,
       ...(config.TXWATCH_DB_SCHEMA && { schema: config.TXWATCH_DB_SCHEMA }),
       ...(observer !== undefined && { observer }),
     });
@@ -70,7 +71,10 @@ export async function openLedger(
   ensureDataDir(config.TXWATCH_DATA_DIR);
   const release = lockDataDir(config.TXWATCH_DATA_DIR, use);
   try {
-    const ledger = await openEmbeddedLedger({ dataDir: join(config.TXWATCH_DATA_DIR, "ledger") });
+    const ledger = await openEmbeddedLedger({
+      dataDir: join(config.TXWATCH_DATA_DIR, "ledger"),
+      chains: config.TXWATCH_LEDGER_CHAINS,
+    });
     return { ledger, release };
   } catch (error) {
     release();
@@ -135,11 +139,15 @@ export async function openRuntime(config: Config, log: Logger): Promise<Runtime>
     let history: HistoryStore;
     let claims: ClaimStore;
     if (config.REDIS_URL !== undefined) {
+      const url = new URL(config.REDIS_URL);
       const redis = watchRedis(
-        new Redis(config.REDIS_URL, {
-          maxRetriesPerRequest: 2,
-          enableAutoPipelining: false,
-        }),
+        config.REDIS_CLUSTER
+          ? // SCL-2: REDIS_URL names one node of a Redis Cluster; the client finds the others.
+            new Cluster([{ host: url.hostname, port: Number(url.port || 6379) }], {
+              enableAutoPipelining: true,
+              redisOptions: { maxRetriesPerRequest: 2 },
+            })
+          : new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2, enableAutoPipelining: false }),
         dependencies.history,
       );
       // Redis that comes back empty is rebuilt from the ledger before decisions resume (REL-6).

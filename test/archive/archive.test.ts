@@ -33,9 +33,10 @@ const DAY0 = "2026-11-30";
 const DAY1 = "2026-12-01";
 const DAY2 = "2026-12-02";
 
-/** Exactly the fields a line holds: what the row's hash covers, plus the hash. */
+/** Exactly the fields a line holds: what the row's hash covers, its chain, and the hash. */
 const LINE_KEYS = [
   "amount",
+  "chain",
   "currency",
   "customerId",
   "decision",
@@ -99,7 +100,10 @@ describe("ledger archive (real PostgreSQL)", () => {
     const today = ledgerRecords(merchant, 2, new Date().toISOString());
     await ledger.commitBatch(today, [], []);
     ids.today = today.map((r) => r.tx.transactionId);
-    assert.deepEqual(await ledger.verifyChain(), { ok: true, checked: 20 });
+    assert.deepEqual(await ledger.verifyChain().then(({ ok, checked }) => ({ ok, checked })), {
+      ok: true,
+      checked: 20,
+    });
     const { rows } = await ledger.db.query<{ seq: string; row_hash: string }>(
       "SELECT seq::text AS seq, row_hash FROM transactions",
     );

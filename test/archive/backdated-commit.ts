@@ -2,33 +2,38 @@ import { type ChainRow, GENESIS_HASH, rowHash, type SqlLedger } from "../../src/
 import type { LedgerRecord } from "../../src/ledger/types.ts";
 
 /**
- * Commits a batch as commitBatch does (claim the keys, take the chain lock, chain the rows from
- * the head, store rows and decisions in the same transaction), except that recorded_at is the
- * given instant instead of the database clock: how a test gets a ledger holding several days.
- * The rows are genuine chain rows: verifyChain passes over them, and commits made afterwards
- * by the real commitBatch continue the chain.
+ * Commits a batch as commitBatch does (claim the keys, take the chain's lock, chain the rows
+ * from its head, store rows and decisions in the same transaction), except that recorded_at is
+ * the given instant instead of the database clock: how a test gets a ledger holding several
+ * days. The rows are genuine chain rows: verifyChain passes over them, and commits made
+ * afterwards by the real commitBatch continue the chain. It writes no checkpoint (one due is
+ * left to the next real commit).
  */
 export async function commitRecordedAt(
   ledger: SqlLedger,
   records: LedgerRecord[],
   recordedAt: string,
-): Promise<ChainRow[]> {
+  chainId = 0,
+): Promise<(ChainRow & { rowHash: string })[]> {
   return ledger.db.transaction(async (tx) => {
     const keys = records.map((r) => ({
       merchant_id: r.tx.merchantId,
       transaction_id: r.tx.transactionId,
     }));
-    const { rows: started } = await tx.query<{ seq: string | null; row_hash: string | null }>(
-      `SELECT s.head_seq::text AS seq, s.head_hash AS row_hash
-       FROM ledger_claim_and_lock($1::text::jsonb) AS s`,
-      [JSON.stringify(keys)],
+    const { rows: started } = await tx.query<{
+      seqs: string;
+      seq: string | null;
+      row_hash: string | null;
+    }>(
+      `SELECT s.seqs::text AS seqs, s.head_seq::text AS seq, s.head_hash AS row_hash
+       FROM ledger_claim_and_lock($1::text::jsonb, $2::integer, 1, 1) AS s`,
+      [JSON.stringify(keys), chainId],
     );
-    let seq = BigInt(started[0]?.seq ?? "0");
+    const seqs = JSON.parse(started[0]!.seqs) as string[];
     let prevHash = started[0]?.row_hash ?? GENESIS_HASH;
-    const rows = records.map((record) => {
-      seq += 1n;
+    const rows = records.map((record, i) => {
       const chain: ChainRow = {
-        seq: seq.toString(),
+        seq: seqs[i]!,
         prevHash,
         merchantId: record.tx.merchantId,
         transactionId: record.tx.transactionId,
@@ -50,9 +55,9 @@ export async function commitRecordedAt(
     for (const row of rows) {
       await tx.query(
         `INSERT INTO transactions (seq, merchant_id, transaction_id, customer_id, occurred_at,
-           received_at, recorded_at, amount, currency, tx, prev_hash, row_hash)
+           received_at, recorded_at, amount, currency, tx, prev_hash, row_hash, chain)
          VALUES ($1::bigint, $2, $3, $4, $5::timestamptz, $6::timestamptz, $7::timestamptz,
-           $8::bigint, $9, $10::text::jsonb, $11, $12)`,
+           $8::bigint, $9, $10::text::jsonb, $11, $12, $13::integer)`,
         [
           row.seq,
           row.merchantId,
@@ -66,6 +71,7 @@ export async function commitRecordedAt(
           JSON.stringify(row.tx),
           row.prevHash,
           row.rowHash,
+          chainId,
         ],
       );
       await tx.query(

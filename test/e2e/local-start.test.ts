@@ -139,7 +139,7 @@ describe("txwatch start on embedded defaults", () => {
     assert.equal(await monitor.stop("SIGTERM"), 0);
     const verified = await runCli(["verify-ledger"], cleanEnv({ TXWATCH_DATA_DIR: dir }));
     assert.equal(verified.code, 0, verified.stderr);
-    assert.match(verified.stdout, /hash chain intact/);
+    assert.match(verified.stdout, /hash chains intact/);
 
     monitor = await startCli(cleanEnv({ TXWATCH_DATA_DIR: dir, PORT: "0" }));
     assert.equal(monitor.apiKey, undefined, "the key is printed on first start only");

@@ -32,6 +32,15 @@ historyStoreSuite("memory", async () => {
   const store = new MemoryHistoryStore();
   return { store, dispose: () => store.close() };
 });
+// The script's steps in memory, aggregates kept for every entity: held to the same bounds.
+historyStoreSuite(
+  "memory with aggregates",
+  async () => {
+    const store = new MemoryHistoryStore({ aggregateFrom: 1 });
+    return { store, dispose: () => store.close() };
+  },
+  { busy: true },
+);
 
 describe("memory history store", () => {
   test("PRC-2 memory stays bounded: empty keys are dropped on write and by the sweep", async () => {

@@ -17,7 +17,7 @@ test("CMP-1 the Lambda bundle is one directory of ES modules (processor, admin, 
     { processor: "index.handler", admin: "admin.handler", archive: "archive.handler" },
   );
   assert.ok(existsSync(join(dir, "default-ruleset.yaml")));
-  assert.ok(existsSync(join(dir, "record-history.lua")), "the history script, read at start");
+  assert.ok(existsSync(join(dir, "record-entity.lua")), "the history script, read at start");
   assert.ok(readdirSync(join(dir, "migrations")).some((f) => f.endsWith(".sql")));
   for (const handler of Object.values(LAMBDA_HANDLERS)) {
     const [file, exported] = handler.split(".") as [string, string];

@@ -199,3 +199,44 @@ test("STO-1 fastshop: with ALB access logs off, app-logs and processed-transacti
     false,
   );
 });
+
+for (const preset of PRESET_NAMES) {
+  test(`SCL-2 pitfall ${preset}: cluster mode is what ElastiCache accepts: failover on, node groups instead of numCacheClusters, a replica per shard, a redis7 parameter group with cluster-enabled yes, no snapshotting cluster`, async () => {
+    const plan = await planFor(preset, { historyClusterMode: "true" });
+    const cache = one(plan, "aws:elasticache/replicationGroup:ReplicationGroup");
+    // "AutomaticFailoverEnabled must be enabled for ... (cluster mode enabled) replication groups."
+    assert.equal(cache.inputs.automaticFailoverEnabled, true);
+    assert.equal(cache.inputs.multiAzEnabled, true);
+    // numCacheClusters conflicts with numNodeGroups / replicasPerNodeGroup.
+    assert.equal(cache.inputs.numCacheClusters, undefined);
+    assert.ok(Number(cache.inputs.numNodeGroups) >= 1);
+    assert.ok(Number(cache.inputs.replicasPerNodeGroup) >= 1);
+    assert.ok(Number(cache.inputs.replicasPerNodeGroup) <= 5);
+    assert.equal(cache.inputs.clusterMode, "enabled");
+    // A cluster-mode group needs a parameter group with cluster-enabled yes, of the engine's
+    // family (7.1 -> redis7).
+    const params = one(plan, "aws:elasticache/parameterGroup:ParameterGroup");
+    assert.equal(cache.inputs.parameterGroupName, params.inputs.name);
+    assert.equal(params.inputs.family, `redis${String(cache.inputs.engineVersion).split(".")[0]}`);
+    assert.ok(
+      (params.inputs.parameters as { name: string; value: string }[]).some(
+        (p) => p.name === "cluster-enabled" && p.value === "yes",
+      ),
+    );
+    // "snapshotting_cluster_id ... cannot be set for Redis (cluster mode enabled)".
+    assert.equal(cache.inputs.snapshottingClusterId, undefined);
+    assert.equal(cache.inputs.finalSnapshotIdentifier, undefined);
+  });
+
+  test(`OBS-2 SCL-2 pitfall ${preset}: in cluster mode Redis alarms use member cluster ids <group>-0001-001/-002`, async () => {
+    const plan = await planFor(preset, { historyClusterMode: "true" });
+    const group = String(
+      one(plan, "aws:elasticache/replicationGroup:ReplicationGroup").inputs.replicationGroupId,
+    );
+    const ids = ofType(plan, "aws:cloudwatch/metricAlarm:MetricAlarm")
+      .filter((a) => a.inputs.namespace === "AWS/ElastiCache")
+      .map((a) => (a.inputs.dimensions as Record<string, string>).CacheClusterId);
+    assert.equal(ids.length, 8);
+    for (const id of ids) assert.match(String(id), new RegExp(`^${group}-0001-00[12]$`));
+  });
+}

@@ -7,6 +7,7 @@ import type { Decision, Transaction } from "../../src/transaction/types.ts";
 import { registerAlertTests } from "./suite/alerts.ts";
 import { registerApiKeyTests } from "./suite/api-keys.ts";
 import { registerChainTests } from "./suite/chain.ts";
+import { registerParallelChainTests } from "./suite/chains.ts";
 import { registerHistoryRowTests } from "./suite/history-rows.ts";
 import { registerQueryTests } from "./suite/queries.ts";
 import { registerStorageTests } from "./suite/storage.ts";
@@ -198,6 +199,7 @@ export function ledgerSuite(name: string, factory: LedgerFactory): void {
 
     registerStorageTests(ctx);
     registerChainTests(ctx);
+    registerParallelChainTests(ctx);
     registerAlertTests(ctx);
     registerQueryTests(ctx);
     registerHistoryRowTests(ctx);

@@ -89,6 +89,39 @@ describe("multi-az-failover", () => {
     assert.deepEqual(policy.validate(stack), []);
   });
 
+  test("POL-1 SCL-2 multi-az-failover: cluster-mode Redis without a replica per node group is reported", () => {
+    const stack = withProps(compliantStack(), URN.cache, {
+      numCacheClusters: undefined,
+      clusterMode: "enabled",
+      numNodeGroups: 3,
+      replicasPerNodeGroup: 0,
+    });
+    assert.deepEqual(policy.validate(stack), [
+      {
+        urn: URN.cache,
+        message:
+          "Redis replication group history-cache-pr42 must have at least one replica in every shard (replicasPerNodeGroup 1 or more).",
+      },
+    ]);
+  });
+
+  test("POL-1 SCL-2 multi-az-failover: cluster-mode Redis without automatic failover is reported (ElastiCache requires it of cluster mode)", () => {
+    const stack = withProps(compliantStack(), URN.cache, {
+      numCacheClusters: undefined,
+      clusterMode: "enabled",
+      numNodeGroups: 2,
+      replicasPerNodeGroup: 1,
+      automaticFailoverEnabled: undefined,
+    });
+    assert.deepEqual(policy.validate(stack), [
+      {
+        urn: URN.cache,
+        message:
+          "Redis replication group history-cache-pr42 must fail over automatically (automaticFailoverEnabled true).",
+      },
+    ]);
+  });
+
   test("POL-1 CCH-1 DB-1 multi-az-failover: values unknown during a preview are never a finding", () => {
     const cases: [string, string, Record<string, unknown>][] = [
       ["db multiAz", URN.db, { multiAz: UNKNOWN }],

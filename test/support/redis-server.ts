@@ -12,6 +12,8 @@ export interface RedisOptions {
   port: number;
   dir?: string;
   appendonly?: boolean;
+  /** More server options, appended as given (e.g. cluster mode, redis-cluster.ts). */
+  args?: string[];
 }
 
 export interface RedisServer {
@@ -34,13 +36,19 @@ function listening(port: number): Promise<boolean> {
 }
 
 export async function startRedis(options: RedisOptions | number): Promise<RedisServer> {
-  const { port, dir, appendonly } = typeof options === "number" ? { port: options } : options;
+  const {
+    port,
+    dir,
+    appendonly,
+    args: extra = [],
+  } = typeof options === "number" ? { port: options } : options;
   const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", ""];
   if (appendonly) {
     if (dir === undefined) throw new Error("an append-only Redis needs a dir");
     args.push("--appendonly", "yes", "--appendfsync", "everysec");
   } else args.push("--appendonly", "no");
   if (dir !== undefined) args.push("--dir", dir);
+  args.push(...extra);
   const child = spawn("redis-server", args, { stdio: "ignore" });
   if (child.pid === undefined) throw new Error("redis-server did not start");
   const deadline = Date.now() + 10_000;

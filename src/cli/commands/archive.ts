@@ -22,11 +22,17 @@ export async function archiveCommand(options: { day: string; to: string }): Prom
   const day = parseDay(options.day, "--day");
   const sink = openArchiveSink(options.to);
   const result = await withSqlLedger((ledger) => archiveDay(ledger, day, sink));
-  const chain = result.manifest.chains[0];
+  // Chain 0 ("ledger") as the ledger's only chain was shown; others that had rows, by name.
+  const runs = result.manifest.chains
+    .filter((c) => c.chainId === "ledger" || c.count > 0)
+    .map(
+      (c) =>
+        `${c.chainId === "ledger" ? "" : `${c.chainId} `}seq ${c.firstSeq ?? "-"}..${c.headSeq}, head ${c.headHash}`,
+    );
   process.stdout.write(
     result.skipped
       ? `${day} already archived in ${sink.describe} (${result.rows} rows): nothing written\n`
-      : `${day} archived to ${sink.describe}: ${result.rows} rows, seq ${chain?.firstSeq ?? "-"}..${chain?.headSeq}, head ${chain?.headHash}\n`,
+      : `${day} archived to ${sink.describe}: ${result.rows} rows, ${runs.join("; ")}\n`,
   );
   return 0;
 }

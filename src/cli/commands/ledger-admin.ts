@@ -175,19 +175,52 @@ export async function keysRotateCommand(options: KeysOptions): Promise<void> {
   );
 }
 
-/** Exit code 0 when the chain verifies, 1 when a row was altered (PRC-4). */
+/** Exit code 0 when every chain and checkpoint verifies, 1 when anything was altered (PRC-4, SCL-3). */
 export async function verifyLedgerCommand(options: { json?: boolean }): Promise<number> {
   const result = await viaMonitorOr<ChainVerification>({ command: "verify-ledger" }, (ledger) =>
     ledger.verifyChain(),
   );
-  if (options.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-  else if (result.ok)
-    process.stdout.write(`ledger verified: ${result.checked} rows, hash chain intact\n`);
-  else {
-    const bad = result.firstBad!;
-    process.stdout.write(
-      `ledger TAMPERED: row seq ${bad.seq} (${bad.merchantId}/${bad.transactionId}): ${bad.reason}; ${result.checked} rows checked\n`,
+  process.stdout.write(options.json ? `${JSON.stringify(result)}\n` : verificationReport(result));
+  return result.ok ? 0 : 1;
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+/**
+ * What verify-ledger prints: the verdict on the first line (what was wrong first, when
+ * anything was), then one line per chain and one for the checkpoints.
+ */
+export function verificationReport(result: ChainVerification): string {
+  const { chains, checkpoints } = result;
+  const lines: string[] = [];
+  const summary = `${plural(result.checked, "row")} on ${plural(chains.length, "chain")}, ${plural(checkpoints.checked, "checkpoint")}`;
+  if (result.ok) {
+    lines.push(`ledger verified: ${summary}, hash chains intact`);
+  } else {
+    const bad = result.firstBad;
+    const broken = chains.find((c) => c.problem !== undefined);
+    const first =
+      bad !== undefined
+        ? `chain ${bad.chain}, ${bad.seq === null ? "missing row" : `row seq ${bad.seq}`} (${bad.merchantId}/${bad.transactionId}): ${bad.reason}`
+        : broken !== undefined
+          ? `chain ${broken.chain}: ${broken.problem}`
+          : `checkpoint ${checkpoints.firstBad?.id}: ${checkpoints.firstBad?.reason}`;
+    lines.push(`ledger TAMPERED: ${first}; ${summary} checked`);
+  }
+  for (const chain of chains) {
+    const head = chain.headSeq === null ? "no row" : `head seq ${chain.headSeq}`;
+    lines.push(
+      `  chain ${chain.chain}: ${plural(chain.rows, "row")}, ${head}${chain.problem === undefined ? "" : `; BROKEN: ${chain.problem}`}`,
     );
   }
-  return result.ok ? 0 : 1;
+  const last = checkpoints.last;
+  const latest =
+    last === null
+      ? "none yet"
+      : `${plural(checkpoints.checked, "checkpoint")}, the last #${last.id} at ${last.createdAt} covering ${plural(last.chains, "chain")}`;
+  const badCheckpoint = checkpoints.firstBad;
+  lines.push(
+    `  checkpoints: ${latest}${badCheckpoint === undefined ? "" : `; BROKEN at #${badCheckpoint.id}: ${badCheckpoint.reason}`}`,
+  );
+  return `${lines.join("\n")}\n`;
 }

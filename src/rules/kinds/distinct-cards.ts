@@ -20,7 +20,9 @@ export type DistinctCardsRule = z.output<typeof distinctCardsRuleSchema>;
 
 export function distinctCardsQueries(rule: DistinctCardsRule, tx: Transaction): WindowQuery[] {
   if (entityIdOf(tx, rule.entity) === undefined) return [];
-  return [{ entity: rule.entity, windowSeconds: windowSeconds(rule.window) }];
+  return [
+    { entity: rule.entity, windowSeconds: windowSeconds(rule.window), measures: ["distinctCards"] },
+  ];
 }
 
 export function fireDistinctCards(rule: DistinctCardsRule, ctx: RuleContext): Firing {

@@ -49,6 +49,7 @@ export function structuringQueries(rule: StructuringRule, tx: Transaction): Wind
       windowSeconds: windowSeconds(rule.window),
       minAmount: band.min,
       maxAmount: band.max,
+      measures: [],
     },
   ];
 }

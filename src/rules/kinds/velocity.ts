@@ -37,7 +37,8 @@ export function velocityQueries(rule: VelocityRule, tx: Transaction): WindowQuer
   // A sum limit for another currency and no count limit: nothing this rule could fire on.
   if (rule.maxCount === undefined && amountFor(rule.maxAmount, tx.currency) === undefined)
     return [];
-  return [{ entity: rule.entity, windowSeconds: windowSeconds(rule.window) }];
+  const measures = amountFor(rule.maxAmount, tx.currency) === undefined ? [] : (["sum"] as const);
+  return [{ entity: rule.entity, windowSeconds: windowSeconds(rule.window), measures }];
 }
 
 export function fireVelocity(rule: VelocityRule, ctx: RuleContext): Firing {

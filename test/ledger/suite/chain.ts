@@ -23,25 +23,42 @@ export function registerChainTests(ctx: SuiteContext): void {
     // The shared ledger: never tampered with, and by now full of other tests' batches.
     const ledger = ctx.ledger();
     await ledger.commitBatch(ledgerRecords(uniqueMerchant(), 5), [], []);
-    const { rows } = await ledger.db.query<{ seq: string; prev_hash: string; row_hash: string }>(
-      "SELECT seq::text AS seq, prev_hash, row_hash FROM transactions t ORDER BY t.seq",
+    const { rows } = await ledger.db.query<{
+      chain: number;
+      seq: string;
+      prev_hash: string;
+      row_hash: string;
+    }>(
+      "SELECT chain, seq::text AS seq, prev_hash, row_hash FROM transactions t ORDER BY t.chain, t.seq",
     );
-    assert.deepEqual(await ledger.verifyChain(), { ok: true, checked: rows.length });
+    const verified = await ledger.verifyChain();
+    assert.equal(verified.ok, true, JSON.stringify(verified));
+    assert.equal(verified.checked, rows.length);
     // Small pages: the walk must carry the link across page boundaries.
-    assert.deepEqual(await verifyChain(ledger.db, { pageSize: 7 }), {
-      ok: true,
-      checked: rows.length,
-    });
-    assert.equal(rows[0]!.prev_hash, GENESIS_HASH);
+    const paged = await verifyChain(ledger.db, { pageSize: 7 });
+    assert.equal(paged.ok, true);
+    assert.equal(paged.checked, rows.length);
+    // Along each chain seq grows (not consecutively: a refused batch drew numbers it did not
+    // keep) and each row links to the one before; the first links to the genesis hash.
     rows.forEach((row, i) => {
-      assert.equal(row.seq, String(i + 1));
-      if (i > 0) assert.equal(row.prev_hash, rows[i - 1]!.row_hash);
+      const before = rows[i - 1];
+      if (before === undefined || before.chain !== row.chain) {
+        assert.equal(row.prev_hash, GENESIS_HASH);
+      } else {
+        assert.ok(BigInt(row.seq) > BigInt(before.seq));
+        assert.equal(row.prev_hash, before.row_hash);
+      }
     });
   });
 
   test("PRC-4 verifyChain on an empty ledger is ok with nothing checked", async () => {
     const ledger = await ctx.fresh();
-    assert.deepEqual(await ledger.verifyChain(), { ok: true, checked: 0 });
+    assert.deepEqual(await ledger.verifyChain(), {
+      ok: true,
+      checked: 0,
+      chains: [],
+      checkpoints: { checked: 0, last: null },
+    });
   });
 
   test("PRC-4 verifyChain detects an altered amount and names the row", async () => {
@@ -103,13 +120,13 @@ export function registerChainTests(ctx: SuiteContext): void {
     assert.match(result.firstBad!.reason, /prev_hash/);
   });
 
-  test("PRC-4 verifyChain detects a deleted row as a gap", async () => {
+  test("PRC-4 verifyChain detects a deleted row: the next row's link breaks", async () => {
     const { ledger, ids } = await chainOfNine(ctx);
     await tamper(ledger, "DELETE FROM transactions WHERE transaction_id = $1", [ids[3]!]);
     const result = await ledger.verifyChain();
     assert.equal(result.ok, false);
     assert.equal(result.firstBad?.seq, "5");
-    assert.match(result.firstBad!.reason, /gap/);
+    assert.match(result.firstBad!.reason, /prev_hash does not match .*rows removed/);
   });
 
   test("PRC-4 verifyChain detects rows cut from the end of the chain", async () => {
@@ -119,7 +136,10 @@ export function registerChainTests(ctx: SuiteContext): void {
     assert.equal(result.ok, false);
     assert.equal(result.checked, 8);
     assert.equal(result.firstBad?.transactionId, ids[8]);
-    assert.equal(result.firstBad?.seq, "9");
+    // The row is gone: no seq to name, but its chain and where the chain now ends.
+    assert.equal(result.firstBad?.seq, null);
+    assert.equal(result.firstBad?.chain, 0);
+    assert.match(result.firstBad!.reason, /cut from the end of chain 0, which ends at seq 8/);
   });
 
   test("PRC-4 verifyChain detects a removed decision", async () => {
@@ -130,13 +150,13 @@ export function registerChainTests(ctx: SuiteContext): void {
     assert.match(result.firstBad!.reason, /decision is missing/);
   });
 
-  test("PRC-4 concurrent batches get distinct, gapless seq numbers (writers serialise on the chain head)", async () => {
+  test("PRC-4 concurrent batches of one chain get distinct seq numbers in one unbroken chain (writers serialise on the chain's lock)", async () => {
     const ledger = ctx.ledger();
     const merchantId = uniqueMerchant();
     const records = ledgerRecords(merchantId, 40);
     // Eight writers over one database, as eight processes would be: each SqlLedger groups only
-    // its own batches, so their transactions meet at the chain lock, which must give each row
-    // a distinct, gapless seq.
+    // its own batches, so their transactions meet at the lock of chain 0, where each row must
+    // get a distinct seq and the link to the row committed just before it.
     const writers = Array.from({ length: 8 }, () => new SqlLedger(ledger.db));
     await Promise.all(
       writers.map((writer, i) => writer.commitBatch(records.slice(i * 5, i * 5 + 5), [], [])),
