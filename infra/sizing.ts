@@ -127,9 +127,9 @@ export function parallelizationFactor(input: ParallelizationInput): number {
 
 /**
  * Transactions a second one Redis shard (a primary and its replicas) is counted on for (SCL-2).
- * The history script alone reaches 5,904 tx/s on one Redis core in the benchmark's same-run
- * ceiling (5,700-6,400 in docs/performance.md); the primary also runs the ingest claims and
- * feeds its replicas, so a shard is counted for about half of that.
+ * The history scripts alone reach 4,657 tx/s on one Redis core in the benchmark's ceiling
+ * (docs/performance.md, "Redis alone"); the primary also runs the ingest claims and feeds its
+ * replicas, so a shard is counted for about two thirds of that.
  */
 export const HISTORY_TX_PER_SECOND_PER_SHARD = 3000;
 

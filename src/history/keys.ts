@@ -42,10 +42,10 @@ export const HOUR_MS = 3_600_000;
  *   {prefix}:h:{...}:d                           hash: transaction id -> content, the first one
  *                                                 recorded for the id
  *   {prefix}:h:{...}:a                           hash: running totals n, n:<cur>, S:<cur> / s:<cur>
- *                                                 (sum above / of the low 8 digits); once asked
- *                                                 for, buckets n<minute>:<cur> / a<minute>:<cur>
- *                                                 (count / sum), N<hour>:<cur> / A<hour>:<cur>;
- *                                                 `bands`, the band sets kept; `built`, `buckets`.
+ *                                                 (sum above / of the low 8 digits); buckets
+ *                                                 n<minute>:<cur> / a<minute>:<cur> (count / sum),
+ *                                                 N<hour>:<cur> / A<hour>:<cur>; `bands`, the band
+ *                                                 sets kept; `built`.
  *                                                 Zero fields are deleted.
  *   {prefix}:h:{...}:c                           sorted set: member card token, score the card's
  *                                                 latest event time

@@ -31,9 +31,8 @@
 -- entries) is read whole and answered from what was read: exact, in a few commands. A busy one
 -- keeps running aggregates, updated when an entry is added and when the trim removes it (each
 -- entry once), and answers from them with O(log n) sorted-set counts and a bounded number of
--- reads. Its minute and hour sum buckets are built the first time a window shorter than the day
--- asks for a sum (they cost memory per minute of activity), its band sets the first time a
--- band is asked for.
+-- reads. Its band sets are built the first time a band is asked for (one pass over the set:
+-- the only step that reads a busy entity whole, once per band; a ruleset has few).
 --   count of any window, prior count, last entry, banded counts: exact;
 --   same-currency count and sum over the day: exact while at most EXCLUDE_MAX entries of the set
 --     lie outside [t - 24 h, t] (later event times recorded first: out of order, or a
@@ -101,10 +100,6 @@ end
 
 -- Busy entity's aggregates: the running totals (n:<cur>, s:<cur>) over the whole set, minute
 -- and hour buckets of count and sum per currency, the card set, the bands kept.
--- Whether the busy entity keeps its minute and hour buckets: only once a window shorter than
--- the day asks for a sum, or the day cannot be had exactly (the buckets cost memory per minute).
-local bucketsKept = false
-
 local function bumpBuckets(a, cur, time, sign)
   local m, h = floor(time / MINUTE), floor(time / HOUR)
   bump('n' .. m .. ':' .. cur, sign)
@@ -120,21 +115,8 @@ local function apply(entryContent, time, sign)
   local high, low = split(aText)
   bump('S:' .. cur, sign * high)
   bump('s:' .. cur, sign * low)
-  if bucketsKept then bumpBuckets(tonumber(aText), cur, time, sign) end
+  bumpBuckets(tonumber(aText), cur, time, sign)
   if sign > 0 and crd ~= '' then redis.call('ZADD', cardsKey, 'GT', time, crd) end
-end
-
--- Starts keeping the buckets, filled from the entity's set (once).
-local function keepBuckets()
-  if bucketsKept then return end
-  local all = redis.call('ZRANGE', times, 0, -1, 'WITHSCORES')
-  for j = 1, #all, 2 do
-    local _, c = match(all[j], MEMBER)
-    local a, cur = match(c, FIELDS)
-    bumpBuckets(tonumber(a), cur, tonumber(all[j + 1]), 1)
-  end
-  redis.call('HSET', agg, 'buckets', '1')
-  bucketsKept = true
 end
 
 -- Band sets the aggregates keep, one "<key>|<currency>|<min>|<max>" per line, so that a trim
@@ -182,7 +164,6 @@ end
 local function drop()
   for _, b in ipairs(keptBands()) do redis.call('DEL', b.key) end
   redis.call('DEL', agg, cardsKey, contents)
-  bucketsKept = false
 end
 
 -- The entity's state. A small entity's whole set is read here (it is answered from it); a busy
@@ -210,9 +191,7 @@ end
 if busy then
   -- Aggregates out of step with the set (one of its keys evicted on its own, say) are built
   -- again from it, so they are never trusted when they might be wrong.
-  local state = redis.call('HMGET', agg, 'n', 'buckets')
-  bucketsKept = state[2] == '1'
-  if tonumber(state[1]) ~= n0 then
+  if tonumber(redis.call('HGET', agg, 'n')) ~= n0 then
     drop()
     build()
   end
@@ -386,7 +365,6 @@ end
 -- Count and sum of the currency's buckets over the minutes [a, b]: minutes at the edges, hours
 -- in between, so at most about 180 fields whatever the window.
 local function buckets(a, b, withCount)
-  keepBuckets()
   local fields = {}
   local function minutes(x, y)
     for m = x, y do

@@ -154,14 +154,16 @@ export function registerQueryTests(ctx: SuiteContext): void {
     assert.ok(tables.length >= 7, tables.map((t) => t.name).join());
     let dumped = 0;
     for (const { name } of tables) {
-      // Left out: hex SHA-256 values (chain and key hashes) and Kinesis sequence numbers
-      // (56 digits): neither is card data, and both hold long digit runs.
+      // Left out: hex SHA-256 values (chain, checkpoint and key hashes, also inside the
+      // checkpoints' heads) and Kinesis sequence numbers (56 digits): neither is card data,
+      // and both hold long digit runs.
       const { rows } = await ledger.db.query<{ line: string }>(
         `SELECT (to_jsonb(t) - 'prev_hash' - 'row_hash' - 'key_hash' - 'sequence_number')::text AS line
          FROM "${name}" t`,
       );
-      for (const { line } of rows) {
+      for (const { line: raw } of rows) {
         dumped++;
+        const line = raw.replace(/"[0-9a-f]{64}"/g, '"<sha-256>"');
         assert.doesNotMatch(line, /\d{13,19}/, `${name}: ${line}`);
         assert.doesNotMatch(line.replace(/[\s-]/g, ""), new RegExp(TEST_PAN), name);
       }
