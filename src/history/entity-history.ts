@@ -158,7 +158,8 @@ export function recordEntity(
         ? null
         : {
             key: bandKeyOf(request.currency, q.band),
-            currency,
+            // A band set is named, and filled, by the currency of the transaction as delivered.
+            currency: request.currency,
             min: q.band.min,
             max: q.band.max,
           },
@@ -213,6 +214,8 @@ export function recordEntity(
   let selfTime: number | undefined;
   if (added) selfTime = t;
   else if (first !== undefined) selfTime = first.time;
+  // The transaction's own entry, trimmed above (a redelivery a day later), no longer counts.
+  if (selfTime !== undefined && selfTime < cutoff) selfTime = undefined;
   const selfWithin = (from: number, to: number) =>
     selfTime !== undefined && selfTime >= from && selfTime <= to;
   const selfInMinutes = (a: number, b: number) => {

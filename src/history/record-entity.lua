@@ -39,7 +39,8 @@
 --     redelivery); past that, from the buckets as below;
 --   same-currency sum of a window shorter than the day: whole-minute buckets (hour buckets for
 --     the middle of long windows, so at most about 180 fields), so it may include entries up to
---     one minute older than the window's start, never fewer;
+--     one minute older than the window's start (and, past EXCLUDE_MAX entries outside the day,
+--     later entries of t's own minute), never fewer;
 --   distinct cards: the cards whose latest entry is at or after the window's start: exact when
 --     event times arrive in order, else it may also count a card used only after t.
 -- Banded windows (structuring) answer the count only; their sum and distinctCards are 0.
@@ -134,6 +135,7 @@ end
 
 -- Fills a band set from the entity's entries: a band first asked for on a busy entity.
 local function buildBand(q)
+  redis.call('DEL', q.key)
   local all = redis.call('ZRANGE', times, 0, -1, 'WITHSCORES')
   for j = 1, #all, 2 do
     local eid, c = match(all[j], MEMBER)
@@ -148,6 +150,7 @@ end
 -- Builds a busy entity's contents hash and aggregates from its set (an entity crossing
 -- AGGREGATE_FROM, or aggregates found missing).
 local function build()
+  redis.call('DEL', contents, cardsKey)
   local all = redis.call('ZRANGE', times, 0, -1, 'WITHSCORES')
   local fields = {}
   for j = 1, #all, 2 do
@@ -204,6 +207,8 @@ local content = first or ARGV[4]
 local amt, currency, card, country = match(content, FIELDS)
 local amount = tonumber(amt)
 local member = id .. '|' .. content
+-- A band set is named, and filled, by the currency of the transaction as delivered now.
+local _, requestCurrency = match(ARGV[4], FIELDS)
 
 local queries = {}
 for q = 1, nq do
@@ -211,7 +216,7 @@ for q = 1, nq do
   local k = tonumber(ARGV[b + 2])
   local measures = tonumber(ARGV[b + 5])
   queries[q] = { w = tonumber(ARGV[b + 1]), band = k > 0, key = k > 0 and KEYS[k] or nil,
-    cur = currency, minText = ARGV[b + 3], maxText = ARGV[b + 4],
+    cur = requestCurrency, minText = ARGV[b + 3], maxText = ARGV[b + 4],
     min = tonumber(ARGV[b + 3]) or -math.huge, max = tonumber(ARGV[b + 4]) or math.huge,
     sum = measures % 2 == 1, cards = measures >= 2 }
 end
@@ -231,14 +236,17 @@ if small then
 else
   local old = redis.call('ZRANGEBYSCORE', times, '-inf', '(' .. num(cutoff), 'WITHSCORES')
   if #old > 0 then
+    -- A day's worth may age out at once (a burst a day ago): the ids go in chunks, as unpack
+    -- takes at most a few thousand values.
     local ids = {}
     for j = 1, #old, 2 do
       local eid, c = match(old[j], MEMBER)
       ids[#ids + 1] = eid
+      if #ids == 1000 then redis.call('HDEL', contents, unpack(ids)); ids = {} end
       apply(c, tonumber(old[j + 1]), -1)
+      trimmed = trimmed + 1
     end
-    trimmed = #ids
-    redis.call('HDEL', contents, unpack(ids))
+    if #ids > 0 then redis.call('HDEL', contents, unpack(ids)) end
     redis.call('ZREMRANGEBYSCORE', cardsKey, '-inf', '(' .. num(cutoff))
     for _, b in ipairs(keptBands()) do redis.call('ZREMRANGEBYSCORE', b.key, '-inf', '(' .. num(cutoff)) end
     redis.call('ZREMRANGEBYSCORE', times, '-inf', '(' .. num(cutoff))
@@ -293,6 +301,8 @@ end
 if not answer then return 0 end
 
 if added then selfTime = t end
+-- The transaction's own entry, trimmed above (a redelivery a day later), is no longer counted.
+if selfTime and selfTime < cutoff then selfTime = nil end
 local function selfWithin(from, to)
   return selfTime ~= nil and selfTime >= from and selfTime <= to
 end

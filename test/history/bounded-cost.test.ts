@@ -113,4 +113,28 @@ describe("SCL-1 bounded work per transaction", () => {
       await redis.flushall();
     }
   });
+
+  test("SCL-1 a day's burst of 9,000 on one card ages out in one call, and the card answers as memory does", async () => {
+    const store = new RedisHistoryStore(redis, "burst");
+    const memory = new MemoryHistoryStore();
+    try {
+      const burst = Array.from({ length: 9000 }, (_, i) => hot(T0 + i, i));
+      for (let from = 0; from < burst.length; from += 1000) {
+        const items = burst.slice(from, from + 1000);
+        await store.recordBatch(items, T0 + 9000);
+        await memory.recordBatch(items, T0 + 9000);
+      }
+      const next = hot(T0 + DAY + HOUR, 9001);
+      const [got] = await store.recordBatch([next], T0 + DAY + HOUR);
+      const [want] = await memory.recordBatch([next], T0 + DAY + HOUR);
+      assert.deepEqual(got, want);
+      assert.equal(got!.prior.card!.count, 0, "the burst is more than a day old");
+      const card = entityKeys("burst", "m1", "card", "hot-card");
+      assert.equal(await redis.zcard(card.times), 1);
+      assert.equal(await redis.hlen(card.contents), 0, "a small set again: no contents hash");
+    } finally {
+      await memory.close();
+      await redis.flushall();
+    }
+  });
 });

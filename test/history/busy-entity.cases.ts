@@ -160,4 +160,28 @@ export function busyEntityCases(withStore: WithStore): void {
       assert.deepEqual(r!.windows[1], { count: 1, sum: 7, distinctCards: 0 });
     }),
   );
+
+  test(
+    "SCL-1 a transaction redelivered after its own entry aged out counts itself once, never less",
+    withStore(async (store) => {
+      const item = at(T0, {
+        entities: { customer: "aged" },
+        queries: [
+          window("customer", 86_400),
+          window("customer", 86_400, { minAmount: 1, maxAmount: 5000 }),
+        ],
+      });
+      const others = Array.from({ length: 5 }, (_, i) =>
+        at(T0 + (i + 1) * MINUTE, { entities: { customer: "aged" } }),
+      );
+      await store.recordBatch([item, ...others], T0 + 10 * MINUTE);
+      const [again] = await store.recordBatch([item], T0 + DAY + 1);
+      assert.equal(again!.prior.customer!.count, 0, "its day before T0 is empty");
+      assert.equal(again!.prior.customer!.sameCurrencyCount, 0);
+      assert.deepEqual(again!.windows, [
+        { count: 1, sum: 1000, distinctCards: 0 },
+        { count: 1, sum: 0, distinctCards: 0 },
+      ]);
+    }),
+  );
 }
