@@ -154,7 +154,9 @@ export class HistoryGeneration {
 
   private async regainOnce(now: number, since: number): Promise<boolean> {
     const budgetEnd = this.budgetMs === undefined ? Infinity : since + this.budgetMs;
-    if (await this.takeLock()) return this.rebuildHere(now, budgetEnd);
+    const taken = await this.takeLock();
+    if (taken === "marked") return true;
+    if (taken === "taken") return this.rebuildHere(now, budgetEnd);
     if (this.waitedOut) return false;
     const waitStart = Date.now();
     const deadline = Math.min(waitStart + this.waitMs, budgetEnd);
@@ -163,15 +165,26 @@ export class HistoryGeneration {
       if ((await this.redis.exists(this.markerKey)) === 1) return true;
       // The rebuilding process may have died, or given up its turn: it freed the lock, or the
       // lock expired, and one of the waiters goes on from the progress saved.
-      if (await this.takeLock()) return this.rebuildHere(now, budgetEnd);
+      const again = await this.takeLock();
+      if (again === "marked") return true;
+      if (again === "taken") return this.rebuildHere(now, budgetEnd);
     }
     this.waitedOut = true;
     this.rebuild.events?.blind?.(Date.now() - waitStart);
     return false;
   }
 
-  private async takeLock(): Promise<boolean> {
-    return (await this.redis.set(this.lockKey, this.ownerId, "PX", LOCK_MS, "NX")) === "OK";
+  /**
+   * The rebuild lock, unless the marker is back: a rebuild that finished freed the lock as it
+   * set the marker (one script), so a lock taken just after must not replay the day again.
+   */
+  private async takeLock(): Promise<"taken" | "held" | "marked"> {
+    if ((await this.redis.set(this.lockKey, this.ownerId, "PX", LOCK_MS, "NX")) !== "OK") {
+      return "held";
+    }
+    if ((await this.redis.exists(this.markerKey)) === 0) return "taken";
+    await call(this.redis, DROP_COMMAND, this.lockKey, this.ownerId).catch(() => {});
+    return "marked";
   }
 
   /**

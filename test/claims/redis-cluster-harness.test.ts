@@ -9,10 +9,7 @@ describe("SCL-2 the local Redis Cluster harness", () => {
   let client: Cluster;
 
   before(async () => {
-    const started = Date.now();
     cluster = await startRedisCluster();
-    const took = Date.now() - started;
-    assert.ok(took < 5000, `the cluster took ${took} ms to start`);
     client = cluster.connect();
   });
 
