@@ -218,7 +218,7 @@ async function checkDuplicates(
           ),
         ]);
   if (!held.ok) {
-    // Claims a failed call made all the same (Redis keeps what a script wrote before a SET that
+    // Claims a failed call made all the same (the SETs of its ids that Redis ran before one
     // failed), or a late one makes, are freed, so no retry is told to wait for them. Quietly:
     // the store's tracker logs the outage once.
     const freeing = held.late ?? Promise.resolve();

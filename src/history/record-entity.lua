@@ -121,15 +121,19 @@ local function apply(entryContent, time, sign)
 end
 
 -- Band sets the aggregates keep, one "<key>|<currency>|<min>|<max>" per line, so that a trim
--- and an add find them.
+-- and an add find them. Read once per call; buildBand and drop change it and forget it.
+local bandsRead = nil
 local function keptBands()
+  if bandsRead then return bandsRead end
   local text = redis.call('HGET', agg, 'bands')
   local out = {}
-  if not text then return out end
-  for line in string.gmatch(text, '[^\n]+') do
-    local key, cur, mn, mx = match(line, '^(.*)|([^|]*)|([^|]*)|([^|]*)$')
-    out[#out + 1] = { key = key, cur = cur, min = tonumber(mn) or -math.huge, max = tonumber(mx) or math.huge }
+  if text then
+    for line in string.gmatch(text, '[^\n]+') do
+      local key, cur, mn, mx = match(line, '^(.*)|([^|]*)|([^|]*)|([^|]*)$')
+      out[#out + 1] = { key = key, cur = cur, min = tonumber(mn) or -math.huge, max = tonumber(mx) or math.huge }
+    end
   end
+  bandsRead = out
   return out
 end
 
@@ -145,6 +149,7 @@ local function buildBand(q)
   local line = table.concat({ q.key, q.cur, q.minText, q.maxText }, '|')
   local text = redis.call('HGET', agg, 'bands')
   redis.call('HSET', agg, 'bands', text and (text .. '\n' .. line) or line)
+  bandsRead = nil
 end
 
 -- Builds a busy entity's contents hash and aggregates from its set (an entity crossing
@@ -167,6 +172,7 @@ end
 local function drop()
   for _, b in ipairs(keptBands()) do redis.call('DEL', b.key) end
   redis.call('DEL', agg, cardsKey, contents)
+  bandsRead = nil
 end
 
 -- The entity's state. A small entity's whole set is read here (it is answered from it); a busy
@@ -283,7 +289,7 @@ end
 if busy then
   for q = 1, nq do
     local query = queries[q]
-    if query.band and redis.call('EXISTS', query.key) == 0 then
+    if query.band then
       local listed = false
       for _, b in ipairs(keptBands()) do if b.key == query.key then listed = true end end
       if not listed then buildBand(query) end
